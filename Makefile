@@ -1,0 +1,83 @@
+# otelcol-ebpf — build, run and test the distribution.
+#
+#   make run    build bin/otelcol-ebpf and run it with the default config (root)
+#   make test   every test, race detector on (eBPF tests need root)
+#
+# Other targets: build, generate, generate-check, bench, lint, fuzz, clean.
+
+SHELL        := bash
+.SHELLFLAGS  := -eu -o pipefail -c
+GO           ?= go
+ROOT         := $(CURDIR)
+BIN          := $(ROOT)/bin
+OCB          := $(BIN)/builder
+OCB_VERSION  := v0.165.0
+DIST_DIR     := distributions/otelcol-ebpf
+BUILD_DIR    := $(DIST_DIR)/_build
+CONFIG       ?= $(DIST_DIR)/config.yaml
+BINARY       := $(BIN)/otelcol-ebpf
+# `go mod tidy` keeps the requirements of the tests of direct dependencies;
+# k8sattributesprocessor's tests import contrib's pkg/semconvtest, which is not
+# published on the Go module proxy. -e lets tidy finish (nothing we build needs it).
+OCB_GOFLAGS  := -buildvcs=false -e
+TEST_TIMEOUT ?= 30m
+
+.PHONY: all build run test generate generate-check bench lint fuzz clean
+
+all: build
+
+$(OCB):
+	@mkdir -p $(BIN)
+	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+## build: install ocb into ./bin, generate the distribution's sources from
+## builder-config.yaml and build bin/otelcol-ebpf.
+build: $(OCB)
+	GOFLAGS="$(OCB_GOFLAGS)" $(OCB) --config builder-config.yaml
+	@cp $(BUILD_DIR)/otelcol-ebpf $(BINARY).tmp && mv $(BINARY).tmp $(BINARY)
+	@echo "built $(BINARY)"
+
+## run: build, then run the default config. eBPF needs root.
+run: build
+	@if [ "$$(id -u)" != "0" ]; then \
+	  echo "otelcol-ebpf loads eBPF programs and needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE)."; \
+	  echo "Run it as root:  sudo make run   (or: sudo $(BINARY) --config $(CONFIG))"; \
+	  exit 1; \
+	fi
+	$(BINARY) --config $(CONFIG)
+
+## test: all tests with the race detector.
+test:
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## generate: rebuild the committed bpf2go bindings (.go + .o) from bpf/ (needs clang-19).
+generate:
+	$(GO) generate ./receiver/...
+
+## generate-check: fail when the committed generated files differ from a fresh `make generate`.
+generate-check: generate
+	@if ! git diff --quiet --exit-code -- receiver/; then \
+	  git --no-pager diff --stat -- receiver/; \
+	  echo "generated bpf2go files are stale: run 'make generate' and commit the result"; exit 1; \
+	fi
+
+## bench: Go benchmarks (ratios in one run; see ../shared/PERFORMANCE.md).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+
+## lint: gofmt and go vet.
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf $(BIN) $(BUILD_DIR)
