@@ -1,0 +1,218 @@
+package tablestore
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
+)
+
+// Compression of one stored column block.
+const (
+	compNone uint8 = iota
+	compZstd
+	compLZ4
+	compHuff
+)
+
+// codec compresses and decompresses column blocks. One zstd encoder and one
+// zstd decoder are shared by the whole store (both are safe for concurrent
+// EncodeAll / DecodeAll); lz4 compressors are pooled.
+type codec struct {
+	kind   Compression
+	zenc   *zstd.Encoder
+	zdec   *zstd.Decoder
+	lz4    sync.Pool // *lz4.Compressor
+	minLen int
+}
+
+func newCodec(kind Compression) (*codec, error) {
+	c := &codec{kind: kind, minLen: 64}
+	var err error
+	switch kind {
+	case CompressionZstd:
+		c.zenc, err = zstd.NewWriter(nil,
+			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderConcurrency(1),
+			zstd.WithEncoderCRC(false),
+			zstd.WithZeroFrames(true))
+		if err != nil {
+			return nil, err
+		}
+	case CompressionLZ4:
+		c.lz4.New = func() any { return new(lz4.Compressor) }
+	}
+	// Decoders for every codec are available: cold batches carry their own
+	// compression tag, so a store can read what another config wrote.
+	c.zdec, err = zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(runtime.GOMAXPROCS(0)),
+		zstd.WithDecoderLowmem(false),
+		zstd.WithDecodeAllCapLimit(true))
+	if err != nil {
+		if c.zenc != nil {
+			_ = c.zenc.Close()
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *codec) close() {
+	if c.zenc != nil {
+		_ = c.zenc.Close()
+	}
+	if c.zdec != nil {
+		c.zdec.Close()
+	}
+}
+
+// Hints for compress: which coders may pay off for a part.
+const (
+	hintGeneral uint8 = 1 << iota // LZ (zstd/lz4): text, repeated runs
+	hintHuff                      // pure Huffman: byte planes, indices
+	hintRuns                      // LZ only if the bytes change rarely
+	hintBoth    = hintGeneral | hintHuff
+	hintPlane   = hintHuff | hintRuns
+)
+
+// looksRandom reports whether a sample of b has a flat byte histogram (no
+// byte value twice as frequent as average): entropy coding cannot help.
+func looksRandom(b []byte) bool {
+	if len(b) > 8<<10 {
+		b = b[:8<<10]
+	}
+	if len(b) < 4096 {
+		return false
+	}
+	var h [256]int
+	for _, c := range b {
+		h[c]++
+	}
+	limit := 2 * len(b) / 256
+	for _, n := range h {
+		if n > limit {
+			return false
+		}
+	}
+	return true
+}
+
+// fewChanges reports whether consecutive bytes differ in less than 1/8 of
+// the positions of a sample (long runs, where LZ beats Huffman).
+func fewChanges(b []byte) bool {
+	if len(b) > 16<<10 {
+		b = b[:16<<10]
+	}
+	changes := 0
+	limit := len(b) / 8
+	for i := 1; i < len(b); i++ {
+		if b[i] != b[i-1] {
+			changes++
+			if changes > limit {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// compress appends the compressed form of src to dst, using the coders the
+// hint allows and keeping the smallest result. It returns compNone (and
+// appends src itself) when nothing saves at least 1/16.
+func (c *codec) compress(dst, src []byte, hint uint8) ([]byte, uint8) {
+	if len(src) < c.minLen || c.kind == CompressionNone {
+		return append(dst, src...), compNone
+	}
+	start := len(dst)
+	bestLen := len(src) - len(src)/16
+	var hst *huffState
+	var hbuf []byte
+	if hint&hintGeneral == 0 && looksRandom(src) {
+		if hint&hintRuns == 0 || !fewChanges(src) {
+			return append(dst, src...), compNone
+		}
+	}
+	if hint&hintHuff != 0 {
+		hst = huffPool.Get().(*huffState)
+		defer huffPool.Put(hst)
+		if h := hst.encode(src); len(h) < bestLen {
+			hbuf, bestLen = h, len(h)
+		}
+	}
+	if hint&hintRuns != 0 && fewChanges(src) {
+		hint |= hintGeneral
+	}
+	if hint&hintGeneral != 0 {
+		switch c.kind {
+		case CompressionZstd:
+			out := c.zenc.EncodeAll(src, dst)
+			if len(out)-start < bestLen {
+				return out, compZstd
+			}
+			dst = out[:start]
+		case CompressionLZ4:
+			bound := lz4.CompressBlockBound(len(src))
+			dst = growCap(dst, bound)
+			cp := c.lz4.Get().(*lz4.Compressor)
+			n, err := cp.CompressBlock(src, dst[start:start+bound])
+			c.lz4.Put(cp)
+			if err == nil && n > 0 && n < bestLen {
+				return dst[:start+n], compLZ4
+			}
+			dst = dst[:start]
+		}
+	}
+	if hbuf != nil {
+		return append(dst, hbuf...), compHuff
+	}
+	return append(dst, src...), compNone
+}
+
+// decompress returns the raw block (rawLen bytes), using scratch as the
+// destination when it is large enough. For compNone it returns src itself.
+func (c *codec) decompress(comp uint8, src []byte, rawLen int, scratch []byte) ([]byte, error) {
+	switch comp {
+	case compNone:
+		return src, nil
+	case compZstd:
+		out, err := c.zdec.DecodeAll(src, growCap(scratch[:0], rawLen))
+		if err != nil {
+			return nil, err
+		}
+		if len(out) != rawLen {
+			return nil, fmt.Errorf("tablestore: zstd block: got %d bytes, want %d", len(out), rawLen)
+		}
+		return out, nil
+	case compHuff:
+		return huffDecode(src, rawLen, scratch)
+	case compLZ4:
+		out := growCap(scratch[:0], rawLen)[:rawLen]
+		n, err := lz4.UncompressBlock(src, out)
+		if err != nil {
+			return nil, err
+		}
+		if n != rawLen {
+			return nil, fmt.Errorf("tablestore: lz4 block: got %d bytes, want %d", n, rawLen)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("tablestore: unknown compression %d", comp)
+}
+
+// growCap returns b with capacity for at least n more bytes.
+func growCap(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), len(b)+n)
+	copy(nb, b)
+	return nb
+}
+
+// scratch buffers for encoding/decoding.
+var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+func getScratch() *[]byte  { return scratchPool.Get().(*[]byte) }
+func putScratch(b *[]byte) { *b = (*b)[:0]; scratchPool.Put(b) }

@@ -1,0 +1,66 @@
+// Package tablestore is the in-memory, Arrow-based telemetry store behind the
+// `table_store` extension and exporter: Pixie-style tables (http_events, and
+// generic spans, metrics and logs) kept for a bounded time and a bounded
+// number of bytes, scanned by the PxL engine.
+//
+// # Model
+//
+// A [Store] owns a fixed set of [Table]s. Each table has a fixed [Schema]
+// whose first column is `time_` (int64 nanoseconds since the Unix epoch,
+// exposed to Arrow as timestamp[ns, tz=UTC]). Rows are appended in column
+// batches ([Batch]) and land in the table's hot batch: one growable column
+// buffer per column, allocated from the store's Arrow [memory.Allocator].
+//
+// Rows may arrive slightly out of order. The hot batch accepts any row whose
+// time is at or after the table's watermark (the newest time already sealed);
+// older rows are counted as dropped ("late"), never reordered silently. When a
+// hot batch is full (rows or bytes) or old, it is sealed: its rows up to a cut
+// time move, sorted by time, into an immutable batch; rows newer than the cut
+// (within Config.LateTolerance of the newest row, at most a quarter of the
+// batch) are carried into the next hot batch so that late rows in that window
+// still find their place. Sealed batches are therefore sorted and do not
+// overlap: time_ never goes backwards within a table.
+//
+// A background worker compacts each sealed batch into a cold batch: every
+// column is encoded on its own (constants; integers as a small dictionary or
+// as byte planes of frame-of-reference values or deltas; bitmaps;
+// dictionaries for repeated strings; raw 16/8-byte trace/span IDs) into
+// parts that are compressed on their own: text with zstd (or lz4), byte
+// planes and dictionary indices with pure Huffman coding (klauspost huff0)
+// where LZ matching would only find useless short matches, raw when nothing
+// helps. A scan decompresses only the columns it reads, with shared,
+// reusable decoders. Each batch keeps its min/max time (the time index), so
+// a scan for the last five minutes touches only the batches that overlap.
+//
+// # Retention
+//
+// Retention is by time and by bytes, whichever comes first. Each table gets a
+// share of the store's byte budget; after every append chunk the oldest
+// sealed batch of a table is evicted while the table is over its share, and
+// any sealed batch whose newest row is older than Config.Retention is evicted.
+// The bytes counted are the store's Arrow allocations (hot buffers, sealed
+// buffers, compressed cold blobs, and one spare hot batch per table kept
+// for reuse) plus a small estimate for Go-side dictionary maps and batch
+// metadata. The only times the store holds more than its budget are
+// while one batch is being compacted (the sealed batch and its compressed
+// copy both exist) and while a running scan still references an evicted
+// batch: the overshoot is bounded by one batch per compaction worker (there
+// is one).
+//
+// # Scans
+//
+// [Table.Scan] and [Table.Snapshot] take a consistent snapshot under a read
+// lock: the list of sealed batches (reference-counted, so eviction or
+// compaction during the scan frees nothing the scan still reads) and a copy of
+// the hot rows. A snapshot never sees a row twice nor misses one, whatever
+// compaction does meanwhile. Scans yield arrow.RecordBatch values in time
+// order, projected to the requested columns and trimmed to the time range.
+//
+// # Column types
+//
+// See [ColumnType]. Low-cardinality strings use [TypeDict] and are exposed as
+// Arrow dictionary<int32, utf8> arrays (one dictionary per record batch);
+// [StringValue] reads either form. Trace and span IDs are stored as raw bytes
+// and exposed as lowercase hex strings ("" for an all-zero ID). Columns are
+// never null: missing values get the type's zero value.
+package tablestore

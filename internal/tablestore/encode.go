@@ -1,0 +1,527 @@
+package tablestore
+
+import (
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"unsafe"
+)
+
+// Column encodings of cold batches. An encoded column is a list of parts;
+// each part is compressed on its own (so that, for example, the bytes of a
+// string dictionary and its indices, or each byte plane of an integer
+// column, get their own entropy statistics).
+//
+//	encConst    one part: the single value (ints/floats: 8 bytes LE; bool: 1
+//	            byte; IDs: w bytes; strings: uvarint length + bytes)
+//	encPlanes   ints/floats. part 0: header [flags][uvarint width]
+//	            [zigzag varint base][zigzag varint first, if delta]; parts
+//	            1..width: byte plane k of u[i] = (d[i] - base), where d is the
+//	            value (or, with flagDelta, the difference to the previous
+//	            value; d[0] = 0 and the first value is in the header)
+//	encIntDict  ints with at most 256 distinct values. part 0: uvarint count,
+//	            count zigzag varints; parts 1..w: index byte planes
+//	encBitmap   bools. part 0: LSB-first bitmap (the Arrow layout)
+//	encRaw      IDs. part 0: w bytes per row
+//	encPlain    strings. part 0: uvarint lengths; part 1: the bytes
+//	encDict     strings. part 0: uvarint count, uvarint lengths, bytes;
+//	            parts 1..w: index byte planes
+const (
+	encConst uint8 = iota + 1
+	encPlanes
+	encIntDict
+	encBitmap
+	encRaw
+	encPlain
+	encDict
+)
+
+const flagDelta = 1
+
+// coldPart locates one compressed part inside a cold blob.
+type coldPart struct {
+	comp   uint8
+	off    int
+	clen   int
+	rawLen int
+}
+
+// coldCol is one encoded column of a cold batch.
+type coldCol struct {
+	enc   uint8
+	parts []coldPart
+}
+
+// coldBatch is the compacted form of a batch: one allocator blob holding
+// every part of every column.
+type coldBatch struct {
+	blob []byte
+	cols []coldCol
+}
+
+func (cb *coldBatch) metaBytes() int64 {
+	n := int64(64 + 40*len(cb.cols))
+	for _, c := range cb.cols {
+		n += int64(32 * len(c.parts))
+	}
+	return n
+}
+
+func zigzag(v int64) uint64   { return uint64(v<<1) ^ uint64(v>>63) }
+func unzigzag(u uint64) int64 { return int64(u>>1) ^ -int64(u&1) }
+
+// colSource gives the values of one column of a sealed batch in time order.
+type colSource struct {
+	c     *hotCol
+	order []int32 // nil: rows 0..n-1
+	n     int
+}
+
+func (s colSource) row(i int) int {
+	if s.order == nil {
+		return i
+	}
+	return int(s.order[i])
+}
+
+// partWriter collects the raw parts of one column.
+type partWriter struct {
+	raw   []byte
+	ends  []int
+	hints []uint8
+}
+
+func (p *partWriter) reset() { p.raw, p.ends, p.hints = p.raw[:0], p.ends[:0], p.hints[:0] }
+
+// end closes the current part (compressed with any coder).
+func (p *partWriter) end() { p.endHint(hintBoth) }
+
+// endHint closes the current part, naming the coders worth trying.
+func (p *partWriter) endHint(h uint8) {
+	p.ends = append(p.ends, len(p.raw))
+	p.hints = append(p.hints, h)
+}
+
+// encoder holds reusable scratch space for compaction.
+type encoder struct {
+	pw    partWriter
+	i64   []int64
+	u64   []uint64
+	idx   []uint32
+	out   []byte
+	views [][]byte
+	dict  map[string]uint32
+	idict map[int64]uint32
+}
+
+// encodeBatch compacts rows of h (in the given order) into a cold batch
+// allocated from h.mem.
+func (e *encoder) encodeBatch(h *hotBatch, order []int32, n int, cd *codec) *coldBatch {
+	cb := &coldBatch{cols: make([]coldCol, len(h.cols))}
+	e.out = e.out[:0]
+	for ci := range h.cols {
+		src := colSource{c: &h.cols[ci], order: order, n: n}
+		e.pw.reset()
+		enc := e.encodeColumn(src)
+		parts := make([]coldPart, len(e.pw.ends))
+		start := 0
+		for pi, end := range e.pw.ends {
+			off := len(e.out)
+			var comp uint8
+			e.out, comp = cd.compress(e.out, e.pw.raw[start:end], e.pw.hints[pi])
+			parts[pi] = coldPart{comp: comp, off: off, clen: len(e.out) - off, rawLen: end - start}
+			start = end
+		}
+		cb.cols[ci] = coldCol{enc: enc, parts: parts}
+	}
+	cb.blob = h.mem.Allocate(len(e.out))
+	copy(cb.blob, e.out)
+	if cap(e.out) > 64<<20 { // do not keep huge scratch around
+		e.out = nil
+	}
+	return cb
+}
+
+// encodeColumn writes the parts of one column and returns its encoding.
+func (e *encoder) encodeColumn(s colSource) uint8 {
+	switch s.c.typ {
+	case TypeTime, TypeInt64:
+		return e.encodeInts(e.gather(s), false)
+	case TypeFloat64:
+		return e.encodeInts(e.gather(s), true)
+	case TypeBool:
+		return e.encodeBools(s)
+	case TypeTraceID, TypeSpanID:
+		return e.encodeIDs(s)
+	case TypeString:
+		e.views = e.views[:0]
+		for i := 0; i < s.n; i++ {
+			e.views = append(e.views, s.c.strValue(s.row(i)))
+		}
+		return e.encodeStrings(e.views)
+	case TypeDict:
+		return e.encodeDictCol(s)
+	}
+	return 0
+}
+
+// gather returns the 8-byte values of s in order (float bits for floats).
+func (e *encoder) gather(s colSource) []int64 {
+	src := i64s(s.c.vals.b)
+	if s.order == nil {
+		return src[:s.n]
+	}
+	if cap(e.i64) < s.n {
+		e.i64 = make([]int64, s.n)
+	}
+	v := e.i64[:s.n]
+	for i, r := range s.order[:s.n] {
+		v[i] = src[r]
+	}
+	return v
+}
+
+// encodeInts picks constant, integer dictionary or byte planes (of the
+// values or of their deltas, whichever needs fewer bits).
+func (e *encoder) encodeInts(v []int64, float bool) uint8 {
+	p := &e.pw
+	n := len(v)
+	if n == 0 {
+		p.end()
+		return encPlanes
+	}
+	constant := true
+	for _, x := range v[1:] {
+		if x != v[0] {
+			constant = false
+			break
+		}
+	}
+	if constant {
+		p.raw = binary.LittleEndian.AppendUint64(p.raw, uint64(v[0]))
+		p.end()
+		return encConst
+	}
+	if !float && e.encodeIntDict(v) {
+		return encIntDict
+	}
+	// Frame of reference for values and for deltas; pick the narrower.
+	minV, minD := int64(math.MaxInt64), int64(math.MaxInt64)
+	for i, x := range v {
+		minV = min(minV, x)
+		if i > 0 {
+			minD = min(minD, x-v[i-1])
+		}
+	}
+	var bitsV, bitsD int
+	if !float {
+		for i, x := range v {
+			bitsV += bits.Len64(uint64(x) - uint64(minV))
+			if i > 0 {
+				bitsD += bits.Len64(uint64(x-v[i-1]) - uint64(minD))
+			}
+		}
+	}
+	delta := !float && bitsD < bitsV
+	if cap(e.u64) < n {
+		e.u64 = make([]uint64, n)
+	}
+	u := e.u64[:n]
+	var maxU uint64
+	base := minV
+	if float {
+		base = 0
+		for i, x := range v {
+			u[i] = uint64(x)
+		}
+		maxU = math.MaxUint64
+	} else if delta {
+		base = minD
+		u[0] = 0
+		for i := 1; i < n; i++ {
+			u[i] = uint64(v[i]-v[i-1]) - uint64(base)
+			maxU = max(maxU, u[i])
+		}
+	} else {
+		for i, x := range v {
+			u[i] = uint64(x) - uint64(base)
+			maxU = max(maxU, u[i])
+		}
+	}
+	w := (bits.Len64(maxU) + 7) / 8
+	flags := byte(0)
+	if delta {
+		flags |= flagDelta
+	}
+	p.raw = append(p.raw, flags)
+	p.raw = binary.AppendUvarint(p.raw, uint64(w))
+	p.raw = binary.AppendVarint(p.raw, base)
+	if delta {
+		p.raw = binary.AppendVarint(p.raw, v[0])
+	}
+	p.end()
+	appendPlanes(p, u, w)
+	return encPlanes
+}
+
+// appendPlanes writes byte planes 0..w-1 of u, one part each.
+func appendPlanes(p *partWriter, u []uint64, w int) {
+	n := len(u)
+	for k := 0; k < w; k++ {
+		start := len(p.raw)
+		p.raw = growCap(p.raw, n)[:start+n]
+		dst := p.raw[start:]
+		shift := uint(8 * k)
+		for i, x := range u {
+			dst[i] = byte(x >> shift)
+		}
+		p.endHint(hintPlane)
+	}
+}
+
+// encodeIntDict writes an integer dictionary when v has at most 256
+// distinct values.
+func (e *encoder) encodeIntDict(v []int64) bool {
+	if e.idict == nil {
+		e.idict = make(map[int64]uint32, 256)
+	}
+	clear(e.idict)
+	var values []int64
+	if cap(e.u64) < len(v) {
+		e.u64 = make([]uint64, len(v))
+	}
+	idx := e.u64[:len(v)]
+	last, lastID := v[0], uint32(0)
+	values = append(values, v[0])
+	e.idict[v[0]] = 0
+	for i, x := range v {
+		if x == last {
+			idx[i] = uint64(lastID)
+			continue
+		}
+		id, ok := e.idict[x]
+		if !ok {
+			if len(values) == 256 {
+				return false
+			}
+			id = uint32(len(values))
+			values = append(values, x)
+			e.idict[x] = id
+		}
+		idx[i] = uint64(id)
+		last, lastID = x, id
+	}
+	p := &e.pw
+	p.raw = binary.AppendUvarint(p.raw, uint64(len(values)))
+	for _, x := range values {
+		p.raw = binary.AppendVarint(p.raw, x)
+	}
+	p.end()
+	appendPlanes(p, idx, 1)
+	return true
+}
+
+func (e *encoder) encodeBools(s colSource) uint8 {
+	p := &e.pw
+	src := s.c.vals.b
+	first := byte(0)
+	if s.n > 0 {
+		first = src[s.row(0)]
+	}
+	constant := true
+	for i := 0; i < s.n; i++ {
+		if src[s.row(i)] != first {
+			constant = false
+			break
+		}
+	}
+	if constant {
+		p.raw = append(p.raw, first)
+		p.end()
+		return encConst
+	}
+	nb := (s.n + 7) / 8
+	start := len(p.raw)
+	p.raw = append(p.raw, make([]byte, nb)...)
+	bm := p.raw[start:]
+	for i := 0; i < s.n; i++ {
+		if src[s.row(i)] != 0 {
+			bm[i>>3] |= 1 << (i & 7)
+		}
+	}
+	p.end()
+	return encBitmap
+}
+
+func (e *encoder) encodeIDs(s colSource) uint8 {
+	p := &e.pw
+	w := s.c.typ.idWidth()
+	src := s.c.vals.b
+	if s.n == 0 {
+		p.end()
+		return encRaw
+	}
+	first := src[s.row(0)*w : s.row(0)*w+w]
+	constant := true
+	for i := 1; i < s.n; i++ {
+		r := s.row(i)
+		if string(src[r*w:r*w+w]) != string(first) {
+			constant = false
+			break
+		}
+	}
+	if constant {
+		p.raw = append(p.raw, first...)
+		p.end()
+		return encConst
+	}
+	if s.order == nil {
+		p.raw = append(p.raw, src[:s.n*w]...)
+	} else {
+		for i := 0; i < s.n; i++ {
+			r := s.row(i)
+			p.raw = append(p.raw, src[r*w:r*w+w]...)
+		}
+	}
+	p.endHint(hintHuff) // random IDs: LZ would only burn CPU
+	return encRaw
+}
+
+// encodeStrings encodes plain, dictionary or constant, whichever fits.
+func (e *encoder) encodeStrings(v [][]byte) uint8 {
+	p := &e.pw
+	n := len(v)
+	if n == 0 {
+		p.end()
+		p.end()
+		return encPlain
+	}
+	constant := true
+	for _, s := range v[1:] {
+		if string(s) != string(v[0]) {
+			constant = false
+			break
+		}
+	}
+	if constant {
+		p.raw = binary.AppendUvarint(p.raw, uint64(len(v[0])))
+		p.raw = append(p.raw, v[0]...)
+		p.end()
+		return encConst
+	}
+	// Dictionary if the strings repeat: probe a sample first.
+	if e.dict == nil {
+		e.dict = make(map[string]uint32)
+	}
+	clear(e.dict)
+	var entries [][]byte
+	sample := min(n, 1024)
+	for _, s := range v[:sample] {
+		if _, ok := e.dict[bstr(s)]; !ok {
+			e.dict[bstr(s)] = uint32(len(entries))
+			entries = append(entries, s)
+		}
+	}
+	useDict := len(entries)*2 <= sample
+	if useDict {
+		e.idx = e.idx[:0]
+		var prev []byte
+		var prevID uint32
+		for i, s := range v {
+			if i > 0 && string(s) == string(prev) {
+				e.idx = append(e.idx, prevID)
+				continue
+			}
+			id, ok := e.dict[bstr(s)]
+			if !ok {
+				id = uint32(len(entries))
+				e.dict[bstr(s)] = id
+				entries = append(entries, s)
+				if len(entries)*2 > n {
+					useDict = false
+					break
+				}
+			}
+			e.idx = append(e.idx, id)
+			prev, prevID = s, id
+		}
+	}
+	clear(e.dict)
+	if !useDict {
+		for _, s := range v {
+			p.raw = binary.AppendUvarint(p.raw, uint64(len(s)))
+		}
+		p.endHint(hintPlane)
+		for _, s := range v {
+			p.raw = append(p.raw, s...)
+		}
+		p.endHint(hintGeneral) // text: Huffman alone rarely beats LZ here
+		return encPlain
+	}
+	e.appendDict(entries, e.idx)
+	return encDict
+}
+
+// appendDict writes the dictionary part and the index planes.
+func (e *encoder) appendDict(entries [][]byte, idx []uint32) {
+	p := &e.pw
+	p.raw = binary.AppendUvarint(p.raw, uint64(len(entries)))
+	for _, s := range entries {
+		p.raw = binary.AppendUvarint(p.raw, uint64(len(s)))
+	}
+	for _, s := range entries {
+		p.raw = append(p.raw, s...)
+	}
+	p.endHint(hintGeneral)
+	if cap(e.u64) < len(idx) {
+		e.u64 = make([]uint64, len(idx))
+	}
+	u := e.u64[:len(idx)]
+	for i, x := range idx {
+		u[i] = uint64(x)
+	}
+	appendPlanes(p, u, indexWidth(len(entries)))
+}
+
+// indexWidth is the number of index bytes for a dictionary of n entries.
+func indexWidth(n int) int {
+	if n <= 1 {
+		return 1
+	}
+	return (bits.Len64(uint64(n-1)) + 7) / 8
+}
+
+// encodeDictCol encodes a TypeDict column with the hot batch's dictionary
+// (entries unused by these rows are dropped).
+func (e *encoder) encodeDictCol(s colSource) uint8 {
+	c := s.c
+	src := i32s(c.vals.b)
+	remap := make([]int32, c.ndict)
+	for i := range remap {
+		remap[i] = -1
+	}
+	e.idx = e.idx[:0]
+	var entries [][]byte
+	for i := 0; i < s.n; i++ {
+		old := src[s.row(i)]
+		id := remap[old]
+		if id < 0 {
+			id = int32(len(entries))
+			remap[old] = id
+			entries = append(entries, c.dictValue(old))
+		}
+		e.idx = append(e.idx, uint32(id))
+	}
+	if len(entries) == 1 {
+		p := &e.pw
+		p.raw = binary.AppendUvarint(p.raw, uint64(len(entries[0])))
+		p.raw = append(p.raw, entries[0]...)
+		p.end()
+		return encConst
+	}
+	e.appendDict(entries, e.idx)
+	return encDict
+}
+
+// bstr views bytes as a string without copying (map lookups only).
+func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -1,0 +1,405 @@
+// Command ebpfbench measures what the ebpf receiver costs, as ratios taken in
+// one run (see ../shared/PERFORMANCE.md): nginx on loopback under wrk with
+// nothing attached ("none"), with counting-only programs on the same
+// tracepoints ("floor"), and with the full receiver ("ours"), alternating the
+// variants round by round and quoting medians. It also measures the capture
+// ratio (sequence-numbered requests seen in spans) at fixed rates.
+//
+// Run as root: `make bench` (or go run ./receiver/ebpfreceiver/internal/ebpfbench).
+// It needs nginx and wrk (Debian packages nginx-light, wrk).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime/pprof"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"golang.org/x/sys/unix"
+
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/metadata"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tracer"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "loadgen" {
+		if err := runLoadgen(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	rounds := flag.Int("rounds", 4, "rounds of none/floor/ours")
+	dur := flag.Duration("duration", 5*time.Second, "wrk duration per variant per round")
+	conns := flag.Int("conns", 16, "wrk connections")
+	rates := flag.String("rates", "1000,2000,5000", "fixed rates for the capture-ratio runs")
+	perRate := flag.Duration("capture-seconds", 4*time.Second, "length of each capture-ratio run")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "ebpfbench loads eBPF programs: run it as root")
+		os.Exit(1)
+	}
+	if err := run(*rounds, *dur, *conns, *rates, *perRate); err != nil {
+		fmt.Fprintln(os.Stderr, "ebpfbench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+// variant is one thing attached (or nothing) during a wrk run.
+type variant interface {
+	name() string
+	start() error
+	programIDs() []ebpf.ProgramID
+	stop() error
+}
+
+type noneVariant struct{}
+
+func (noneVariant) name() string                 { return "none" }
+func (noneVariant) start() error                 { return nil }
+func (noneVariant) programIDs() []ebpf.ProgramID { return nil }
+func (noneVariant) stop() error                  { return nil }
+
+type floorVariant struct{ f *tracer.Floor }
+
+func (v *floorVariant) name() string { return "floor" }
+func (v *floorVariant) start() (err error) {
+	v.f, err = tracer.StartFloor("/sys/kernel/tracing")
+	return err
+}
+func (v *floorVariant) programIDs() []ebpf.ProgramID { return v.f.ProgramIDs() }
+func (v *floorVariant) stop() error                  { return v.f.Close() }
+
+// oursVariant runs the real receiver with a consumer that counts spans and
+// remembers the X-Seq header values it sees.
+type oursVariant struct {
+	rcv     receiver.Traces
+	headers bool
+	mu      sync.Mutex
+	spans   int
+	seqs    map[string]map[string]struct{} // kind → seq set
+}
+
+func (v *oursVariant) name() string { return "ours" }
+
+func (v *oursVariant) start() error {
+	v.seqs = map[string]map[string]struct{}{"server": {}, "client": {}}
+	v.spans = 0
+	f := ebpfreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig().(*ebpfreceiver.Config)
+	cfg.HTTP.CaptureHeaders = v.headers
+	next, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		rss := td.ResourceSpans()
+		for i := 0; i < rss.Len(); i++ {
+			sss := rss.At(i).ScopeSpans()
+			for j := 0; j < sss.Len(); j++ {
+				spans := sss.At(j).Spans()
+				for k := 0; k < spans.Len(); k++ {
+					v.spans++
+					s := spans.At(k)
+					if seq, ok := s.Attributes().Get("http.request.header.x-seq"); ok && seq.Slice().Len() > 0 {
+						kind := "server"
+						if s.Kind() == ptrace.SpanKindClient {
+							kind = "client"
+						}
+						v.seqs[kind][seq.Slice().At(0).AsString()] = struct{}{}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	rcv, err := f.CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
+	if err != nil {
+		return err
+	}
+	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		return err
+	}
+	v.rcv = rcv
+	return nil
+}
+
+func (v *oursVariant) programIDs() []ebpf.ProgramID {
+	return ebpfreceiver.ProgramIDs(v.rcv)
+}
+
+func (v *oursVariant) stop() error { return v.rcv.Shutdown(context.Background()) }
+
+type sample struct {
+	rps      float64
+	requests float64
+	cpuPct   float64 // this process's CPU over the run, % of one core
+	bpfNs    float64 // BPF run time per request
+}
+
+func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Duration) error {
+	for _, bin := range []string{"nginx", "wrk"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s not found: apt-get install nginx-light wrk", bin)
+		}
+	}
+	addr, stopNginx, err := startNginx()
+	if err != nil {
+		return err
+	}
+	defer stopNginx()
+	restore := enableBPFStats()
+	defer restore()
+
+	fmt.Printf("ebpfbench: nginx (800 B file) on %s, wrk -t1 -c%d -d%s, %d rounds, variants alternated\n", addr, conns, dur, rounds)
+	variants := []variant{noneVariant{}, &floorVariant{}, &oursVariant{}}
+	results := map[string][]sample{}
+	for r := 0; r < rounds; r++ {
+		for _, v := range variants {
+			s, err := measure(v, addr, dur, conns)
+			if err != nil {
+				return fmt.Errorf("round %d, %s: %w", r+1, v.name(), err)
+			}
+			results[v.name()] = append(results[v.name()], s)
+			fmt.Printf("  round %d %-5s %8.0f req/s  cpu %5.1f%%  bpf %6.0f ns/req\n", r+1, v.name(), s.rps, s.cpuPct, s.bpfNs)
+		}
+	}
+	none := median(results["none"], func(s sample) float64 { return s.rps })
+	floor := median(results["floor"], func(s sample) float64 { return s.rps })
+	fmt.Println()
+	fmt.Println("| variant | req/s (median) | ratio to none | ratio to floor | collector CPU % | CPU % per 1k req/s | BPF ns/request |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, v := range variants {
+		ss := results[v.name()]
+		rps := median(ss, func(s sample) float64 { return s.rps })
+		cpu := median(ss, func(s sample) float64 { return s.cpuPct })
+		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.1f | %.2f | %.0f |\n", v.name(), rps, rps/none, rps/floor,
+			cpu, cpu/(rps/1000), median(ss, func(s sample) float64 { return s.bpfNs }))
+	}
+
+	fmt.Println()
+	fmt.Println("capture ratio: sequence-numbered requests (X-Seq header) from a separate loadgen process, keep-alive, fixed rate")
+	fmt.Println("| rate req/s | sent ok | server spans with seq | client spans with seq | server ratio | client ratio | collector CPU % | CPU % per 1k req/s | p99 µs none | p99 µs ours |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	for _, rs := range strings.Split(rates, ",") {
+		rate, err := strconv.Atoi(strings.TrimSpace(rs))
+		if err != nil {
+			return fmt.Errorf("bad rate %q", rs)
+		}
+		n := rate * int(perRate.Seconds())
+		base, err := loadgen(addr, rate, n)
+		if err != nil {
+			return err
+		}
+		ours := &oursVariant{headers: true}
+		if err := ours.start(); err != nil {
+			return err
+		}
+		time.Sleep(300 * time.Millisecond)
+		cpu0 := cpuTime()
+		t0 := time.Now()
+		res, err := loadgen(addr, rate, n)
+		cpu := (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds() * 100
+		time.Sleep(500 * time.Millisecond)
+		_ = ours.stop()
+		if err != nil {
+			return err
+		}
+		ours.mu.Lock()
+		srv, cli := len(ours.seqs["server"]), len(ours.seqs["client"])
+		ours.mu.Unlock()
+		fmt.Printf("| %d | %d | %d | %d | %.4f | %.4f | %.1f | %.2f | %.0f | %.0f |\n", rate, res.OK, srv, cli,
+			float64(srv)/float64(res.OK), float64(cli)/float64(res.OK), cpu, cpu/(float64(rate)/1000), base.P99Micro, res.P99Micro)
+	}
+	return nil
+}
+
+func loadgen(addr string, rate, n int) (loadResult, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return loadResult{}, err
+	}
+	out, err := exec.Command(self, "loadgen", "-addr", addr, "-rate", strconv.Itoa(rate), "-n", strconv.Itoa(n)).Output()
+	if err != nil {
+		return loadResult{}, fmt.Errorf("loadgen: %w", err)
+	}
+	var res loadResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return res, fmt.Errorf("loadgen output %q: %w", out, err)
+	}
+	return res, nil
+}
+
+func measure(v variant, addr string, dur time.Duration, conns int) (sample, error) {
+	if err := v.start(); err != nil {
+		return sample{}, err
+	}
+	defer v.stop()
+	time.Sleep(300 * time.Millisecond)
+	ids := v.programIDs()
+	rt0, _ := bpfRuntime(ids)
+	cpu0 := cpuTime()
+	t0 := time.Now()
+	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+dur.String(), "http://"+addr+"/index.html").CombinedOutput()
+	if err != nil {
+		return sample{}, fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	wall := time.Since(t0)
+	cpu := cpuTime() - cpu0
+	rt1, _ := bpfRuntime(ids)
+	s := sample{cpuPct: cpu.Seconds() / wall.Seconds() * 100}
+	if m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindSubmatch(out); m != nil {
+		s.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	} else {
+		return s, fmt.Errorf("no Requests/sec in wrk output: %s", out)
+	}
+	if m := regexp.MustCompile(`(\d+) requests in`).FindSubmatch(out); m != nil {
+		s.requests, _ = strconv.ParseFloat(string(m[1]), 64)
+	}
+	if s.requests > 0 {
+		s.bpfNs = float64(rt1-rt0) / s.requests
+	}
+	return s, nil
+}
+
+func bpfRuntime(ids []ebpf.ProgramID) (time.Duration, error) {
+	var total time.Duration
+	for _, id := range ids {
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			return total, err
+		}
+		st, err := p.Stats()
+		p.Close()
+		if err != nil {
+			return total, err
+		}
+		total += st.Runtime
+	}
+	return total, nil
+}
+
+// enableBPFStats turns on kernel.bpf_stats_enabled for as long as the
+// returned closer is open.
+func enableBPFStats() func() {
+	c, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "ebpfbench: bpf stats unavailable, BPF ns/request will read 0:", err)
+		return func() {}
+	}
+	return func() { _ = c.Close() }
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func median(ss []sample, f func(sample) float64) float64 {
+	if len(ss) == 0 {
+		return 0
+	}
+	v := make([]float64, len(ss))
+	for i, s := range ss {
+		v[i] = f(s)
+	}
+	sort.Float64s(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// startNginx runs Debian's nginx (one worker) on a free loopback port,
+// serving an 800-byte file.
+func startNginx() (string, func(), error) {
+	dir, err := os.MkdirTemp("", "ebpfbench-nginx")
+	if err != nil {
+		return "", nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	www := filepath.Join(dir, "www")
+	_ = os.MkdirAll(www, 0o755)
+	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte(strings.Repeat("x", 799)+"\n"), 0o644); err != nil {
+		return "", nil, err
+	}
+	conf := fmt.Sprintf(`daemon off;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path %[1]s/tmp;
+  proxy_temp_path %[1]s/tmp;
+  fastcgi_temp_path %[1]s/tmp;
+  uwsgi_temp_path %[1]s/tmp;
+  scgi_temp_path %[1]s/tmp;
+  server {
+    listen %[2]s;
+    root %[3]s;
+    location / { }
+  }
+}
+`, dir, addr, www)
+	cf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
+		return "", nil, err
+	}
+	cmd := exec.Command("nginx", "-c", cf, "-p", dir)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGQUIT)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		os.RemoveAll(dir)
+	}
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return addr, stop, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, fmt.Errorf("nginx did not start on %s", addr)
+}

@@ -1,0 +1,210 @@
+package ebpfreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/conntrack"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/http1"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procinfo"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tracer"
+)
+
+type tracesReceiver struct {
+	cfg    *Config
+	set    receiver.Settings
+	next   consumer.Traces
+	logger *zap.Logger
+
+	procs   *procinfo.Reader
+	spans   *spanBuilder
+	tracker *conntrack.Tracker
+	filter  *filterHandler
+	tracer  *tracer.Tracer
+	metrics *selfMetrics
+
+	// mu serialises the tracer's event delivery with periodic Tick calls on
+	// the (single-goroutine) connection tracker.
+	mu       sync.Mutex
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	shutdown bool
+}
+
+func newTracesReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*tracesReceiver, error) {
+	return &tracesReceiver{cfg: cfg, set: set, next: next, logger: set.Logger}, nil
+}
+
+// lockedHandler serialises tracer callbacks with the receiver's ticker.
+type lockedHandler struct {
+	mu   *sync.Mutex
+	next sockevent.Handler
+}
+
+func (h lockedHandler) OnOpen(o *sockevent.Open) {
+	h.mu.Lock()
+	h.next.OnOpen(o)
+	h.mu.Unlock()
+}
+
+func (h lockedHandler) OnData(d *sockevent.Data) {
+	h.mu.Lock()
+	h.next.OnData(d)
+	h.mu.Unlock()
+}
+
+func (h lockedHandler) OnClose(c *sockevent.Close) {
+	h.mu.Lock()
+	h.next.OnClose(c)
+	h.mu.Unlock()
+}
+
+func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
+	if r.tracer != nil {
+		return errors.New("ebpf receiver: already started")
+	}
+	r.procs = procinfo.NewReader("", 0)
+	r.spans = newSpanBuilder(r.cfg.HTTP, r.procs, r.cfg.MaxPendingSpans)
+	r.tracker = conntrack.New(r.trackerConfig(), r.onRecord)
+	r.filter = newFilterHandler(r.cfg.Filter, r.procs, r.tracker)
+
+	t, err := tracer.New(tracer.Config{
+		MaxChunkBytes:   r.cfg.MaxChunkBytes,
+		RingBufferBytes: r.cfg.RingBufferBytes,
+		ExcludePIDs:     r.cfg.Filter.ExcludePIDs,
+		IncludePIDs:     r.cfg.Filter.IncludePIDs,
+		TracefsPath:     r.cfg.TracefsPath,
+	}, lockedHandler{mu: &r.mu, next: r.filter}, r.logger)
+	if err != nil {
+		return fmt.Errorf("ebpf receiver: %w", err)
+	}
+	if err := t.Start(); err != nil {
+		_ = t.Close()
+		return fmt.Errorf("ebpf receiver: %w", err)
+	}
+	r.tracer = t
+	r.logPrograms()
+
+	m, err := newSelfMetrics(r.set.TelemetrySettings, r)
+	if err != nil {
+		r.logger.Warn("ebpf receiver: own metrics unavailable", zap.Error(err))
+	}
+	r.metrics = m
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.wg.Add(1)
+	go r.loop(ctx)
+	return nil
+}
+
+func (r *tracesReceiver) logPrograms() {
+	var ok, failed []string
+	for _, p := range r.tracer.Programs() {
+		if p.Attached {
+			ok = append(ok, p.Tracepoint)
+		} else {
+			failed = append(failed, fmt.Sprintf("%s (%v)", p.Tracepoint, p.Err))
+		}
+	}
+	r.logger.Info("ebpf receiver: socket tracer attached",
+		zap.Int("attached", len(ok)), zap.Strings("programs", ok),
+		zap.Int("pid_self_excluded", os.Getpid()))
+	if len(failed) > 0 {
+		r.logger.Warn("ebpf receiver: programs that could not be attached", zap.Strings("programs", failed))
+	}
+}
+
+// loop flushes spans to the pipeline and expires idle connections.
+func (r *tracesReceiver) loop(ctx context.Context) {
+	defer r.wg.Done()
+	flush := time.NewTicker(r.cfg.FlushInterval)
+	defer flush.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-flush.C:
+			r.flush(ctx)
+		case now := <-tick.C:
+			r.mu.Lock()
+			r.tracker.Tick(now)
+			r.mu.Unlock()
+		}
+	}
+}
+
+func (r *tracesReceiver) flush(ctx context.Context) {
+	td, n := r.spans.take()
+	if n == 0 {
+		return
+	}
+	if err := r.next.ConsumeTraces(ctx, td); err != nil {
+		r.logger.Debug("ebpf receiver: pipeline refused spans", zap.Int("spans", n), zap.Error(err))
+	}
+}
+
+func (r *tracesReceiver) Shutdown(ctx context.Context) error {
+	if r.tracer == nil {
+		return nil
+	}
+	var errs []error
+	if err := r.tracer.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+	// Requests still waiting for a response become spans, then the last flush.
+	r.mu.Lock()
+	r.tracker.Flush(time.Now())
+	r.mu.Unlock()
+	r.flush(ctx)
+	if r.metrics != nil {
+		r.metrics.unregister()
+	}
+	r.tracer = nil
+	return errors.Join(errs...)
+}
+
+// ProgramIDs returns the IDs of the BPF programs a started ebpf receiver
+// runs, so benchmarks can read their kernel.bpf_stats_enabled run times.
+// It returns nil for anything else.
+func ProgramIDs(r receiver.Traces) []ebpf.ProgramID {
+	tr, ok := r.(*tracesReceiver)
+	if !ok || tr.tracer == nil {
+		return nil
+	}
+	return tr.tracer.ProgramIDs()
+}
+
+func (r *tracesReceiver) trackerConfig() conntrack.Config {
+	body := r.cfg.HTTP.MaxBodyBytes
+	if !r.cfg.HTTP.CaptureBodies || body == 0 {
+		body = -1 // capture nothing
+	}
+	return conntrack.Config{
+		IdleTimeout: r.cfg.IdleTimeout,
+		HTTP:        http1.Config{MaxBodyCapture: body},
+	}
+}
+
+// onRecord is called by the connection tracker for every request/response
+// pair, on the tracer's goroutine.
+func (r *tracesReceiver) onRecord(rec *conntrack.Record) {
+	r.spans.add(rec)
+}

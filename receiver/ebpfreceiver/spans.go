@@ -1,0 +1,298 @@
+package ebpfreceiver
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/conntrack"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/http1"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/metadata"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procinfo"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
+)
+
+// spanBuilder accumulates spans, grouped by process, until the next flush.
+// It is bounded: past maxPending spans, new ones are dropped and counted.
+type spanBuilder struct {
+	cfg      HTTPConfig
+	procs    *procinfo.Reader
+	hostName string
+	max      int
+
+	mu       sync.Mutex
+	rng      *rand.ChaCha8
+	addrs    map[netip.Addr]string
+	td       ptrace.Traces
+	byPID    map[uint32]ptrace.SpanSlice
+	pending  int
+	dropped  uint64
+	produced uint64
+}
+
+func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spanBuilder {
+	host, _ := os.Hostname()
+	var seed [32]byte
+	_, _ = crand.Read(seed[:])
+	b := &spanBuilder{cfg: cfg, procs: procs, hostName: host, max: maxPending,
+		rng: rand.NewChaCha8(seed), addrs: make(map[netip.Addr]string)}
+	b.reset()
+	return b
+}
+
+func (b *spanBuilder) reset() {
+	b.td = ptrace.NewTraces()
+	b.byPID = make(map[uint32]ptrace.SpanSlice)
+	b.pending = 0
+}
+
+// take returns the accumulated spans (nil when none) and starts anew.
+func (b *spanBuilder) take() (ptrace.Traces, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending == 0 {
+		return ptrace.Traces{}, 0
+	}
+	td, n := b.td, b.pending
+	b.reset()
+	return td, n
+}
+
+func (b *spanBuilder) stats() (produced, dropped uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.produced, b.dropped
+}
+
+// add turns one exchange into a span. It is called from the tracer's
+// goroutine; the Record is only valid during the call.
+func (b *spanBuilder) add(r *conntrack.Record) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending >= b.max {
+		b.dropped++
+		return
+	}
+	pid := r.Conn.ID.PID
+	spans, ok := b.byPID[pid]
+	if !ok {
+		rs := b.td.ResourceSpans().AppendEmpty()
+		b.fillResource(rs.Resource(), pid)
+		ss := rs.ScopeSpans().AppendEmpty()
+		ss.Scope().SetName(metadata.ScopeName)
+		spans = ss.Spans()
+		b.byPID[pid] = spans
+	}
+	b.fillSpan(spans.AppendEmpty(), r)
+	b.pending++
+	b.produced++
+}
+
+func (b *spanBuilder) fillResource(res pcommon.Resource, pid uint32) {
+	attrs := res.Attributes()
+	attrs.PutInt("process.pid", int64(pid))
+	if b.hostName != "" {
+		attrs.PutStr("host.name", b.hostName)
+	}
+	in := b.procs.Get(pid)
+	if in.ExeName != "" {
+		attrs.PutStr("process.executable.name", in.ExeName)
+		attrs.PutStr("service.name", in.ExeName)
+	}
+	if in.ExePath != "" {
+		attrs.PutStr("process.executable.path", in.ExePath)
+	}
+	if in.CommandLine != "" {
+		attrs.PutStr("process.command_line", in.CommandLine)
+	}
+	if in.ContainerID != "" {
+		attrs.PutStr("container.id", in.ContainerID)
+	}
+	if in.PodUID != "" {
+		attrs.PutStr("k8s.pod.uid", in.PodUID)
+	}
+}
+
+func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
+	cfg := b.cfg
+	req, resp := r.Req, r.Resp
+	route := req.Route()
+	if route == "" {
+		route = req.Path
+	}
+	if route == "" {
+		route = req.Target
+	}
+	span.SetName(req.Method + " " + route)
+	if tid, parent, _, ok := parseTraceparent(req.Get("traceparent")); ok {
+		span.SetTraceID(tid)
+		span.SetParentSpanID(parent)
+	} else {
+		span.SetTraceID(b.newTraceID())
+	}
+	span.SetSpanID(b.newSpanID())
+	span.SetStartTimestamp(pcommon.Timestamp(r.StartNs()))
+	span.SetEndTimestamp(pcommon.Timestamp(r.StartNs() + int64(r.Duration())))
+
+	a := span.Attributes()
+	n := 21 // the attributes below, so the map never grows
+	if cfg.CaptureHeaders {
+		n += len(req.Headers)
+		if resp != nil {
+			n += len(resp.Headers)
+		}
+	}
+	a.EnsureCapacity(n)
+	a.PutStr("http.request.method", req.Method)
+	a.PutStr("url.path", req.Path)
+	if req.Query != "" {
+		a.PutStr("url.query", req.Query)
+	}
+	a.PutStr("http.route", route)
+	a.PutStr("network.protocol.name", "http")
+	if req.Version != "" {
+		a.PutStr("network.protocol.version", req.Version)
+	}
+	if ua := req.Get("User-Agent"); ua != "" {
+		a.PutStr("user_agent.original", ua)
+	}
+	a.PutInt("http.request.body.size", req.BodySize)
+
+	// server.* names the server side of the connection, client.* the client
+	// side, network.peer.* the other end from the traced process.
+	local, remote := r.Conn.Local, r.Conn.Remote
+	server, client := local, remote
+	if r.Conn.Role == sockevent.RoleClient {
+		server, client = remote, local
+	}
+	if host := hostOnly(req.Get("Host")); host != "" && r.Conn.Role == sockevent.RoleClient {
+		a.PutStr("server.address", host)
+	} else if server.IsValid() {
+		a.PutStr("server.address", b.addrString(server.Addr()))
+	}
+	if server.IsValid() {
+		a.PutInt("server.port", int64(server.Port()))
+	}
+	if client.IsValid() {
+		a.PutStr("client.address", b.addrString(client.Addr()))
+		a.PutInt("client.port", int64(client.Port()))
+	}
+	if remote.IsValid() {
+		a.PutStr("network.peer.address", b.addrString(remote.Addr()))
+		a.PutInt("network.peer.port", int64(remote.Port()))
+	}
+	if local.IsValid() {
+		a.PutStr("network.local.address", b.addrString(local.Addr()))
+		a.PutInt("network.local.port", int64(local.Port()))
+	}
+
+	switch r.Conn.Role {
+	case sockevent.RoleClient:
+		span.SetKind(ptrace.SpanKindClient)
+	default:
+		span.SetKind(ptrace.SpanKindServer)
+	}
+	if resp != nil {
+		a.PutInt("http.response.status_code", int64(resp.StatusCode))
+		a.PutInt("http.response.body.size", resp.BodySize)
+		errAt := 500
+		if r.Conn.Role == sockevent.RoleClient {
+			errAt = 400
+		}
+		if resp.StatusCode >= errAt {
+			span.Status().SetCode(ptrace.StatusCodeError)
+			a.PutStr("error.type", strconv.Itoa(resp.StatusCode))
+		}
+	} else {
+		// No response: the request was cut short (closed, timed out, lost).
+		span.Status().SetCode(ptrace.StatusCodeError)
+		span.Status().SetMessage("no response seen: " + r.Unanswered.String())
+		a.PutStr("error.type", "no_response_"+r.Unanswered.String())
+	}
+
+	if cfg.CaptureHeaders {
+		putHeaders(a, "http.request.header.", req.Headers)
+		if resp != nil {
+			putHeaders(a, "http.response.header.", resp.Headers)
+		}
+	}
+	if cfg.CaptureBodies {
+		if req.Body != "" {
+			a.PutStr("http.request.body", capString(req.Body, cfg.MaxBodyBytes))
+		}
+		if resp != nil && resp.Body != "" {
+			a.PutStr("http.response.body", capString(resp.Body, cfg.MaxBodyBytes))
+		}
+	}
+}
+
+// hostOnly strips the port from a Host header value ("[::1]:80" → "::1").
+func hostOnly(h string) string {
+	if h == "" {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		return host
+	}
+	return strings.Trim(h, "[]")
+}
+
+// putHeaders adds headers as semconv string-slice attributes
+// (http.request.header.<lower-case name>), repeated headers in order.
+func putHeaders(a pcommon.Map, prefix string, hs []http1.Header) {
+	for _, h := range hs {
+		key := prefix + strings.ToLower(h.Name)
+		var sl pcommon.Slice
+		if v, ok := a.Get(key); ok && v.Type() == pcommon.ValueTypeSlice {
+			sl = v.Slice()
+		} else {
+			sl = a.PutEmptySlice(key)
+		}
+		sl.AppendEmpty().SetStr(h.Value)
+	}
+}
+
+func capString(b string, n int) string {
+	if n >= 0 && len(b) > n {
+		b = b[:n]
+	}
+	return strings.ToValidUTF8(b, "\uFFFD")
+}
+
+// addrString formats an address, remembering the last few hundred: a node
+// talks to few peers, and formatting allocates.
+func (b *spanBuilder) addrString(a netip.Addr) string {
+	if s, ok := b.addrs[a]; ok {
+		return s
+	}
+	s := a.Unmap().String()
+	if len(b.addrs) >= 512 {
+		clear(b.addrs)
+	}
+	b.addrs[a] = s
+	return s
+}
+
+// newIDs draws a trace and a span id from a ChaCha8 stream seeded from the
+// OS (ids must be unique, not secret).
+func (b *spanBuilder) newTraceID() (id pcommon.TraceID) {
+	binary.LittleEndian.PutUint64(id[:8], b.rng.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], b.rng.Uint64())
+	return id
+}
+
+func (b *spanBuilder) newSpanID() (id pcommon.SpanID) {
+	for id.IsEmpty() {
+		binary.LittleEndian.PutUint64(id[:], b.rng.Uint64())
+	}
+	return id
+}
