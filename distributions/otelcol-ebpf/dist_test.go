@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -293,11 +294,14 @@ func TestComponentsMatchManifest(t *testing.T) {
 func TestRunDefaultConfigExportsOTLP(t *testing.T) {
 	requireRoot(t)
 	sink := startSink(t)
-	health, grpcPort, httpPort := freePort(t), freePort(t), freePort(t)
+	health, grpcPort, httpPort, storePort := freePort(t), freePort(t), freePort(t), freePort(t)
 	overlay := writeFile(t, "overlay.yaml", fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: 127.0.0.1:%d
+  table_store:
+    http:
+      endpoint: 127.0.0.1:%d
 receivers:
   otlp:
     protocols:
@@ -312,11 +316,11 @@ exporters:
 service:
   pipelines:
     traces:
-      exporters: [debug, otlp_http/test]
+      exporters: [table_store, debug, otlp_http/test]
   telemetry:
     metrics:
       level: none
-`, health, grpcPort, httpPort, sink.addr))
+`, health, storePort, grpcPort, httpPort, sink.addr))
 	c := startCollector(t, "--config", defaultConfig(t), "--config", overlay)
 
 	healthURL := fmt.Sprintf("http://127.0.0.1:%d/", health)
@@ -379,13 +383,53 @@ service:
 			}
 		}
 		if want["dist-test-span"] && want["POST /v1/traces"] {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("spans never reached the OTLP sink (%v); got %v\n%s", want, sink.spanNames(), c.out.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// The same spans are in the table store: the ebpf span in http_events,
+	// both in the generic spans table.
+	storeURL := fmt.Sprintf("http://127.0.0.1:%d/v1/tables", storePort)
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		rows := tableRows(t, storeURL)
+		if rows["http_events"] >= 1 && rows["spans"] >= 2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rows never reached the table store: %v\n%s", rows, c.out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// tableRows reads the row count of every table from the table_store
+// extension's /v1/tables endpoint.
+func tableRows(t *testing.T, url string) map[string]int64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Tables []struct {
+			Name string `json:"name"`
+			Rows int64  `json:"rows"`
+		} `json:"tables"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("decoding %s: %v", url, err)
+	}
+	out := map[string]int64{}
+	for _, tb := range body.Tables {
+		out[tb.Name] = tb.Rows
+	}
+	return out
 }
 
 // runToExit runs the binary and returns its combined output; it fails the

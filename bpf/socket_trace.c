@@ -1,0 +1,913 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR MIT)
+//
+// socket_trace.c — the kernel side of the otelcol-ebpf socket tracer.
+//
+// Attached to the enter and exit tracepoints of the socket syscalls. At enter
+// we stash the arguments in per-thread storage (only when the fd is a socket
+// over IPv4/IPv6, and only for traced processes); at exit we act on the
+// return value: emit Open/Data/Close records (see the ev_* structs) into a
+// ring buffer read by receiver/ebpfreceiver/internal/tracer.
+//
+// Design notes
+//
+//  * Connection identity is (tgid, fd, gen). The conns LRU hash caches it per
+//    (tgid, fd) so the task->files->fdt->fd[fd]->f_inode walk happens once per
+//    connection, not per call (and for every successful read/write on
+//    non-socket fds; that walk is one bpf_probe_read_kernel and plain loads).
+//    gen is the bpf_ktime_get_ns() of the accept/connect exit or of the first
+//    sighting, so a reused fd is a new connection. close() drops the entry.
+//    A cached entry also remembers task->self_exec_id: after an execve the fd
+//    table was rebuilt (CLOEXEC fds closed without close()), so an entry from
+//    before the exec is stale and is replaced (a Close is emitted for it).
+//
+//  * Payload records are variable sized, and bpf_ringbuf_reserve() needs a
+//    constant size. Reserving the maximum (30 KiB) for every record would let
+//    an 8 MiB ring hold only ~270 records, however small the payloads. So the
+//    payload is assembled in a per-CPU scratch slot and then copied into the
+//    ring with bpf_ringbuf_output(hdr + len bytes): one extra memcpy of what
+//    was captured (cheap next to the probe_read_user itself), and the ring
+//    holds as many records as their real sizes allow. Open and Close records
+//    have a fixed size and use reserve/submit directly.
+//
+//    The scratch slot is a plain ARRAY indexed by CPU id, not a PERCPU_ARRAY,
+//    because per-CPU values are limited to 32 KiB and the vectored copy needs
+//    2 x 32 KiB of slack: every copy writes at (off & 0x7fff) at most
+//    (len & 0x7fff) bytes, which the verifier can bound without relating off
+//    and len. User space sets max_entries to the number of possible CPUs.
+//    Syscall tracepoint programs run with preemption disabled, so a slot is
+//    never used by two programs at once.
+//
+//  * Never block: when the ring is full the record is dropped and a per-CPU
+//    counter for that reason is incremented. Stream offsets (Pos) and byte
+//    totals are updated before emitting, so a dropped or capped chunk leaves
+//    a visible gap in Pos. A dropped Open is retried before the next Data of
+//    its connection (conn.open_pending); until it gets through, that Data is
+//    dropped too, so user space never sees Data before its Open.
+//
+//  * Process exit closes every fd without close(). sched_process_exit (when
+//    the last thread of a traced process exits) emits an EV_EXIT record;
+//    user space, which knows the process's open connections from the Open
+//    and Close records, reads their totals from the conns map, deletes the
+//    entries and reports a Close for each. Doing it in BPF would need a walk
+//    over the whole conns map per exit.
+//
+//  * Wakeups: records are submitted with BPF_RB_NO_WAKEUP unless the ring
+//    holds more than wakeup_bytes; user space also polls on a short timer.
+//    Waking the reader for every record would cost a context switch per
+//    syscall at high rates. wakeup_bytes = 0 selects the kernel's adaptive
+//    wakeup instead.
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINPROGRESS 115
+
+// MAX_CHUNK is the largest payload one record may carry (Pixie-like 30 KiB).
+// max_chunk (below) is validated by user space to be within 1..MAX_CHUNK.
+#define MAX_CHUNK 30720
+#define PAYLOAD_MASK 0x7fff // >= MAX_CHUNK, power of two minus one
+#define SCRATCH_PAYLOAD (2 * (PAYLOAD_MASK + 1))
+// Vectored calls: at most MAX_IOV iovecs are copied per message (the bytes
+// of the rest still count in Size); at most MAX_MMSG messages per
+// recvmmsg/sendmmsg produce records.
+#define MAX_IOV 16
+#define MAX_MMSG 16
+
+// ---- load-time constants (set by user space before loading) ----
+volatile const u32 self_tgid = 0;      // the collector itself, never traced
+volatile const u32 max_chunk = 4096;   // payload cap per record, <= MAX_CHUNK
+volatile const u8 filter_include = 0;  // include_pids holds the only traced tgids
+volatile const u8 filter_exclude = 0;  // exclude_pids holds tgids not to trace
+volatile const u64 wakeup_bytes = 0;   // see "Wakeups" above
+
+// ---- records (layouts mirrored in events.go, checked by a test) ----
+enum ev_type {
+	EV_OPEN = 1,
+	EV_DATA = 2,
+	EV_CLOSE = 3,
+	EV_EXIT = 4, // a traced process exited: header only (tgid, ts)
+};
+
+enum role {
+	ROLE_UNKNOWN = 0,
+	ROLE_CLIENT = 1,
+	ROLE_SERVER = 2,
+};
+
+enum dir {
+	DIR_EGRESS = 0,
+	DIR_INGRESS = 1,
+};
+
+// Common 32-byte header of every record.
+struct ev_hdr {
+	u8 type;  // enum ev_type
+	u8 b1;    // open: role; data: dir
+	u8 b2;    // open: existing
+	u8 b3;    // data: syscall kind (enum kind), for debugging
+	u32 tgid;
+	s32 fd;
+	u32 size; // data: bytes the syscall moved; open: address family
+	u64 gen;
+	u64 ts;   // bpf_ktime_get_ns(): data at syscall entry, others at exit
+};
+
+struct ev_open {
+	struct ev_hdr h;
+	u8 laddr[16]; // IPv4: first 4 bytes
+	u8 raddr[16];
+	u16 lport;    // host byte order
+	u16 rport;    // host byte order
+	u32 _pad;
+};
+
+struct ev_data_hdr {
+	struct ev_hdr h;
+	u64 pos;      // stream offset of the first byte, per direction
+	u32 len;      // payload bytes that follow the header
+	u32 _pad;
+};
+
+struct ev_close {
+	struct ev_hdr h;
+	u64 sent;
+	u64 recv;
+};
+
+// Scratch slot: a data header followed by room for the payload, then room
+// for the iovec array of a vectored call.
+struct scratch {
+	struct ev_data_hdr hdr;
+	u8 payload[SCRATCH_PAYLOAD];
+	u64 iov[2 * MAX_IOV]; // struct iovec {base, len} pairs
+};
+
+// Per-CPU counters (mirrored in Stats; names via bpf2go -type counter).
+enum counter {
+	CNT_OPEN_EVENTS = 0,    // Open records written to the ring
+	CNT_DATA_EVENTS,        // Data records written to the ring
+	CNT_CLOSE_EVENTS,       // Close records written to the ring
+	CNT_DATA_BYTES,         // sum of Size of written Data records
+	CNT_PAYLOAD_BYTES,      // payload bytes in written Data records
+	CNT_DROP_RB_OPEN,       // ring full: Open dropped
+	CNT_DROP_RB_DATA,       // ring full: Data dropped
+	CNT_DROP_RB_CLOSE,      // ring full: Close dropped
+	CNT_DROP_DATA_BYTES,    // sum of Size of dropped Data records
+	CNT_DROP_ARGS_FULL,     // per-thread args storage could not be created
+	CNT_DROP_CONN_FULL,     // conns map update failed or entry vanished
+	CNT_DROP_NO_SCRATCH,    // scratch slot missing (cannot happen)
+	CNT_IOV_TRUNCATED,      // more iovecs than MAX_IOV with bytes left
+	CNT_MMSG_TRUNCATED,     // more messages than MAX_MMSG
+	CNT_READ_FAILED,        // bpf_probe_read_user failed: payload short
+	CNT_CAPPED,             // payload capped at max_chunk
+	CNT_STALE_CONN,         // cached conn from before an execve replaced
+	CNT_EXIT_EVENTS,        // process-exit records written to the ring
+	CNT_DROP_RB_EXIT,       // ring full: process-exit record dropped
+	CNT_MAX,
+};
+
+struct counters {
+	u64 c[CNT_MAX];
+};
+
+// The number of counters, typed so that the enum is in the object's BTF
+// (bpf2go generates the Go constants from it). Not meant to be changed.
+volatile const enum counter counter_max = CNT_MAX;
+
+// Syscall kinds stashed at enter; each exit program checks its own kind.
+enum kind {
+	K_READ = 1,
+	K_WRITE,
+	K_READV,
+	K_WRITEV,
+	K_RECVFROM,
+	K_SENDTO,
+	K_RECVMSG,
+	K_SENDMSG,
+	K_RECVMMSG,
+	K_SENDMMSG,
+	K_SENDFILE,
+	K_CONNECT,
+	K_ACCEPT,
+	K_ACCEPT4,
+};
+
+struct args {
+	u64 ts;   // bpf_ktime_get_ns() at enter
+	u64 buf;  // buffer, iovec array, msghdr or mmsghdr array
+	u32 cnt;  // iovcnt / vlen
+	s32 fd;
+	u32 tgid;
+	u8 kind;  // enum kind; 0 once the exit consumed it
+	u8 _pad[3];
+};
+
+struct conn {
+	u64 gen;
+	u64 sent; // egress stream offset
+	u64 recv; // ingress stream offset
+	u64 exec_id;
+	u64 sk;           // struct sock *, to (re)send the Open
+	u64 open_pending; // the Open record was dropped (ring full): send it first
+	u8 role;
+	u8 existing;
+	u8 _pad[6];
+};
+
+// ---- maps ----
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); // set by user space
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, u64); // tgid << 32 | fd
+	__type(value, struct conn);
+} conns SEC(".maps");
+
+// Per-thread syscall arguments, from enter to exit. Task local storage
+// rather than a pid_tgid-keyed hash: no hashing, no bucket lock, no delete
+// at exit (kind is reset instead), and the kernel frees it with the thread.
+// A hash update + delete per syscall cost several hundred ns here.
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct args);
+} args_store SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); // set to the number of possible CPUs by user space
+	__type(key, u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct counters);
+} counters_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, u32);
+	__type(value, u8);
+} include_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, u32);
+	__type(value, u8);
+} exclude_pids SEC(".maps");
+
+// Syscall tracepoint contexts (see events/syscalls/*/format): an 8-byte
+// trace_entry, the syscall number padded to 8 bytes, then the arguments or
+// the return value.
+struct sys_enter_ctx {
+	u64 _common;
+	s64 nr;
+	u64 args[6];
+};
+
+struct sys_exit_ctx {
+	u64 _common;
+	s64 nr;
+	s64 ret;
+};
+
+// ---- helpers ----
+static __always_inline struct counters *counters(void)
+{
+	u32 zero = 0;
+	return bpf_map_lookup_elem(&counters_map, &zero);
+}
+
+static __always_inline void count(enum counter idx, u64 n)
+{
+	struct counters *c = counters();
+	if (c && idx < CNT_MAX && idx < counter_max)
+		c->c[idx] += n;
+}
+
+static __always_inline u64 rb_flags(void)
+{
+	if (wakeup_bytes == 0)
+		return 0;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline bool traced(u32 tgid)
+{
+	if (tgid == self_tgid)
+		return false;
+	if (filter_include && !bpf_map_lookup_elem(&include_pids, &tgid))
+		return false;
+	if (filter_exclude && bpf_map_lookup_elem(&exclude_pids, &tgid))
+		return false;
+	return true;
+}
+
+static __always_inline u64 conn_key(u32 tgid, s32 fd)
+{
+	return ((u64)tgid << 32) | (u32)fd;
+}
+
+
+// bpf_rdonly_cast (kernel 6.2+) turns a kernel address into a typed pointer
+// that can be read with plain loads (the verifier makes them fault-safe),
+// which costs nothing at run time, where each bpf_probe_read_kernel call
+// costs ~100 ns. Weak: on older kernels the walk uses BPF_CORE_READ.
+extern void *bpf_rdonly_cast(const void *obj__ign, __u32 btf_id__k) __ksym __weak;
+#define core_cast(ptr, type) ((type *)bpf_rdonly_cast((ptr), bpf_core_type_id_kernel(type)))
+
+// inet_sock returns the struct sock behind fd when fd is an AF_INET or
+// AF_INET6 socket of the current task (task from bpf_get_current_task_btf),
+// NULL otherwise.
+static __always_inline struct sock *inet_sock(struct task_struct *task, s32 fd)
+{
+	struct files_struct *files = task->files;
+	if (!files)
+		return NULL;
+	struct fdtable *fdt = files->fdt;
+	if (!fdt || (u32)fd >= fdt->max_fds)
+		return NULL;
+	struct file **fda = fdt->fd;
+	struct file *f = NULL;
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fda[fd]) || !f)
+		return NULL;
+
+	struct socket *sock;
+	struct sock *sk;
+	u16 family;
+	if (bpf_rdonly_cast) {
+		struct file *file = core_cast(f, struct file);
+		struct inode *inode = file->f_inode;
+		if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+		sock = core_cast(file->private_data, struct socket);
+		sk = sock->sk;
+		if (!sk)
+			return NULL;
+		family = sk->__sk_common.skc_family;
+	} else {
+		umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+		if ((mode & S_IFMT) != S_IFSOCK)
+			return NULL;
+		sock = BPF_CORE_READ(f, private_data);
+		if (!sock)
+			return NULL;
+		sk = BPF_CORE_READ(sock, sk);
+		if (!sk)
+			return NULL;
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	}
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	return sk;
+}
+
+static __always_inline bool emit_open(struct sock *sk, u32 tgid, s32 fd, u64 gen, u64 ts,
+				      u8 role, u8 existing)
+{
+	struct ev_open *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_DROP_RB_OPEN, 1);
+		return false;
+	}
+	u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->h.type = EV_OPEN;
+	e->h.b1 = role;
+	e->h.b2 = existing;
+	e->h.b3 = 0;
+	e->h.tgid = tgid;
+	e->h.fd = fd;
+	e->h.size = family;
+	e->h.gen = gen;
+	e->h.ts = ts;
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
+	__builtin_memset(e->raddr, 0, sizeof(e->raddr));
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO((struct in6_addr *)e->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)e->raddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		BPF_CORE_READ_INTO((u32 *)e->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((u32 *)e->raddr, sk, __sk_common.skc_daddr);
+	}
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, rb_flags());
+	count(CNT_OPEN_EVENTS, 1);
+	return true;
+}
+
+// open_sent makes sure the connection's Open record is in the ring before
+// any Data for it: when the Open was dropped (ring full), it is sent now,
+// and when that fails too the caller drops its Data.
+static __always_inline bool open_sent(struct conn *c, u32 tgid, s32 fd)
+{
+	if (!c->open_pending)
+		return true;
+	// One thread sends it.
+	if (__sync_val_compare_and_swap(&c->open_pending, 1, 0) != 1)
+		return true;
+	if (emit_open((struct sock *)c->sk, tgid, fd, c->gen, bpf_ktime_get_ns(), c->role,
+		      c->existing))
+		return true;
+	c->open_pending = 1;
+	return false;
+}
+
+static __always_inline void emit_close(struct conn *c, u32 tgid, s32 fd, u64 ts)
+{
+	if (c->open_pending)
+		return; // user space never heard of it
+	struct ev_close *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_DROP_RB_CLOSE, 1);
+		return;
+	}
+	e->h.type = EV_CLOSE;
+	e->h.b1 = 0;
+	e->h.b2 = 0;
+	e->h.b3 = 0;
+	e->h.tgid = tgid;
+	e->h.fd = fd;
+	e->h.size = 0;
+	e->h.gen = c->gen;
+	e->h.ts = ts;
+	e->sent = c->sent;
+	e->recv = c->recv;
+	bpf_ringbuf_submit(e, rb_flags());
+	count(CNT_CLOSE_EVENTS, 1);
+}
+
+static __always_inline struct scratch *scratch_slot(void)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&scratch_map, &cpu);
+}
+
+// copy_iov copies the iovecs at iov (iovcnt of them, in order) into the
+// current CPU's scratch payload, stopping after want bytes (capped at
+// max_chunk) or MAX_IOV iovecs. It returns the number of bytes copied.
+// A global (non-inlined) function: the verifier checks it once, not once per
+// call site, which keeps the mmsg loop (messages x iovecs) verifiable.
+__noinline int copy_iov(u64 iov, u64 iovcnt, u32 want)
+{
+	struct scratch *s = scratch_slot();
+	if (!s)
+		return 0;
+	if (want > max_chunk)
+		want = max_chunk;
+	u32 n_iov = MAX_IOV;
+	if (iovcnt < MAX_IOV)
+		n_iov = iovcnt;
+	u32 off = 0;
+	int i = 0;
+	// One probe_read_user for the whole iovec array: every helper call
+	// has a fixed cost (about 200 ns for probe_read_user on these VMs).
+	if (n_iov == 0 || bpf_probe_read_user(s->iov, n_iov * sizeof(struct iovec), (void *)iov))
+		goto fault;
+	for (i = 0; i < MAX_IOV; i++) {
+		if (i >= n_iov || off >= want)
+			break;
+		u32 n = want - off;
+		u64 base = s->iov[2 * i];
+		u64 len = s->iov[2 * i + 1];
+		if (len < n)
+			n = len;
+		// The masks bound the write to the scratch buffer for the
+		// verifier (off < want <= max_chunk <= MAX_CHUNK in practice).
+		if (bpf_probe_read_user(&s->payload[off & PAYLOAD_MASK], n & PAYLOAD_MASK,
+					(void *)base))
+			goto fault;
+		off += n & PAYLOAD_MASK;
+	}
+	if (off < want && i == MAX_IOV && iovcnt > MAX_IOV)
+		count(CNT_IOV_TRUNCATED, 1);
+	return off;
+fault:
+	count(CNT_READ_FAILED, 1);
+	return off;
+}
+
+// emit_data writes the record assembled in s (len payload bytes already in
+// place) for size bytes moved on c. The stream offset advances even when the
+// record is dropped, so user space sees the gap.
+static __always_inline void emit_data(struct scratch *s, struct conn *c, u32 tgid, s32 fd,
+				      u64 ts, u8 dir, u8 kind, u32 size, u32 len, bool opened)
+{
+	u64 pos;
+	if (dir == DIR_INGRESS)
+		pos = __sync_fetch_and_add(&c->recv, size);
+	else
+		pos = __sync_fetch_and_add(&c->sent, size);
+	if (!opened) {
+		count(CNT_DROP_RB_DATA, 1);
+		count(CNT_DROP_DATA_BYTES, size);
+		return;
+	}
+
+	len &= PAYLOAD_MASK;
+	if (len > size)
+		len = size;
+	s->hdr.h.type = EV_DATA;
+	s->hdr.h.b1 = dir;
+	s->hdr.h.b2 = 0;
+	s->hdr.h.b3 = kind;
+	s->hdr.h.tgid = tgid;
+	s->hdr.h.fd = fd;
+	s->hdr.h.size = size;
+	s->hdr.h.gen = c->gen;
+	s->hdr.h.ts = ts;
+	s->hdr.pos = pos;
+	s->hdr.len = len;
+	s->hdr._pad = 0;
+	long err = bpf_ringbuf_output(&events, s, sizeof(s->hdr) + len, rb_flags());
+	struct counters *k = counters();
+	if (!k)
+		return;
+	if (err) {
+		k->c[CNT_DROP_RB_DATA] += 1;
+		k->c[CNT_DROP_DATA_BYTES] += size;
+		return;
+	}
+	k->c[CNT_DATA_EVENTS] += 1;
+	k->c[CNT_DATA_BYTES] += size;
+	k->c[CNT_PAYLOAD_BYTES] += len;
+	if (len < size && len == max_chunk)
+		k->c[CNT_CAPPED] += 1;
+}
+
+// ---- enter side ----
+
+// enter_fd stashes the arguments of a data syscall. Whether fd is a traced
+// socket is decided at exit, and only for calls that moved bytes: failed
+// calls (EAGAIN is common on non-blocking sockets) then cost no more than
+// this stash.
+static __always_inline int enter_fd(struct sys_enter_ctx *ctx, u8 kind)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!traced(pid_tgid >> 32))
+		return 0;
+	s32 fd = (s32)ctx->args[0];
+	if (fd < 0)
+		return 0;
+	struct args *a = bpf_task_storage_get(&args_store, bpf_get_current_task_btf(), 0,
+					      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		count(CNT_DROP_ARGS_FULL, 1);
+		return 0;
+	}
+	a->ts = bpf_ktime_get_ns();
+	a->buf = ctx->args[1];
+	a->cnt = (u32)ctx->args[2];
+	a->fd = fd;
+	a->tgid = pid_tgid >> 32;
+	a->kind = kind;
+	return 0;
+}
+
+// enter_any stashes fd for connect/accept (the socket check happens at exit).
+static __always_inline int enter_any(struct sys_enter_ctx *ctx, u8 kind)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	if (!traced(pid_tgid >> 32))
+		return 0;
+	struct args *a = bpf_task_storage_get(&args_store, bpf_get_current_task_btf(), 0,
+					      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!a) {
+		count(CNT_DROP_ARGS_FULL, 1);
+		return 0;
+	}
+	a->ts = bpf_ktime_get_ns();
+	a->fd = (s32)ctx->args[0];
+	a->tgid = pid_tgid >> 32;
+	a->kind = kind;
+	return 0;
+}
+
+// ---- exit side ----
+
+// take_args copies this thread's stashed args for kind to out and clears
+// them. The kind check also protects against a stash whose exit never ran
+// (e.g. the exit program was attached after the enter ran).
+static __always_inline bool take_args(u8 kind, struct args *out)
+{
+	struct args *a = bpf_task_storage_get(&args_store, bpf_get_current_task_btf(), 0, 0);
+	if (!a || a->kind != kind)
+		return false;
+	*out = *a;
+	a->kind = 0;
+	return true;
+}
+
+// conn_for returns the conns entry of a successful data syscall's fd, or
+// NULL when the fd is not an inet socket. At the first sighting it creates
+// the entry and emits an Existing Open.
+static __always_inline struct conn *conn_for(struct args *a, u32 tgid)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	u64 exec_id = task->self_exec_id;
+	u64 key = conn_key(tgid, a->fd);
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (c) {
+		if (c->exec_id == exec_id)
+			return c;
+		// Cached before an execve: the fd may now be anything.
+		emit_close(c, tgid, a->fd, a->ts);
+		bpf_map_delete_elem(&conns, &key);
+		count(CNT_STALE_CONN, 1);
+	}
+	struct sock *sk = inet_sock(task, a->fd);
+	if (!sk)
+		return NULL;
+	struct conn n = {};
+	n.gen = a->ts;
+	n.exec_id = exec_id;
+	n.sk = (u64)sk;
+	n.existing = 1;
+	n.open_pending = 1;
+	// NOEXIST: when two threads race on a first sighting, one wins and
+	// only it reports the Open.
+	bool created = bpf_map_update_elem(&conns, &key, &n, BPF_NOEXIST) == 0;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (!c) {
+		count(CNT_DROP_CONN_FULL, 1);
+		return NULL;
+	}
+	if (created && emit_open(sk, tgid, a->fd, n.gen, a->ts, ROLE_UNKNOWN, 1))
+		c->open_pending = 0;
+	return c;
+}
+
+static __always_inline int exit_plain(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
+{
+	struct args a;
+	if (!take_args(kind, &a))
+		return 0;
+	s64 ret = ctx->ret;
+	if (ret <= 0)
+		return 0;
+	u32 tgid = a.tgid;
+	struct conn *c = conn_for(&a, tgid);
+	if (!c)
+		return 0;
+	struct scratch *s = scratch_slot();
+	if (!s) {
+		count(CNT_DROP_NO_SCRATCH, 1);
+		return 0;
+	}
+	bool opened = open_sent(c, tgid, a.fd);
+	u32 size = ret;
+	u32 len = 0;
+	if (opened && kind != K_SENDFILE) {
+		len = size < max_chunk ? size : max_chunk;
+		len &= PAYLOAD_MASK;
+		if (bpf_probe_read_user(s->payload, len, (void *)a.buf)) {
+			count(CNT_READ_FAILED, 1);
+			len = 0;
+		}
+	}
+	emit_data(s, c, tgid, a.fd, a.ts, dir, kind, size, len, opened);
+	return 0;
+}
+
+static __always_inline int exit_iov(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
+{
+	struct args a;
+	if (!take_args(kind, &a))
+		return 0;
+	s64 ret = ctx->ret;
+	if (ret <= 0)
+		return 0;
+	u32 tgid = a.tgid;
+	struct conn *c = conn_for(&a, tgid);
+	if (!c)
+		return 0;
+
+	bool opened = open_sent(c, tgid, a.fd);
+	u64 iov = a.buf;
+	u64 iovcnt = a.cnt;
+	if (!opened) {
+		iovcnt = 0;
+	} else if (kind == K_RECVMSG || kind == K_SENDMSG) {
+		struct user_msghdr m;
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)a.buf)) {
+			iov = 0;
+			iovcnt = 0;
+			count(CNT_READ_FAILED, 1);
+		} else {
+			iov = (u64)m.msg_iov;
+			iovcnt = m.msg_iovlen;
+		}
+	}
+	u32 size = ret;
+	u32 len = iovcnt ? copy_iov(iov, iovcnt, size) : 0;
+	struct scratch *s = scratch_slot();
+	if (!s) {
+		count(CNT_DROP_NO_SCRATCH, 1);
+		return 0;
+	}
+	emit_data(s, c, tgid, a.fd, a.ts, dir, kind, size, len, opened);
+	return 0;
+}
+
+static __always_inline int exit_mmsg(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
+{
+	struct args a;
+	if (!take_args(kind, &a))
+		return 0;
+	s64 ret = ctx->ret; // number of messages
+	if (ret <= 0)
+		return 0;
+	u32 tgid = a.tgid;
+	struct conn *c = conn_for(&a, tgid);
+	if (!c)
+		return 0;
+	bool opened = open_sent(c, tgid, a.fd);
+	u32 nmsg = ret;
+	if (nmsg > MAX_MMSG) {
+		count(CNT_MMSG_TRUNCATED, 1);
+		nmsg = MAX_MMSG;
+	}
+	for (u32 i = 0; i < MAX_MMSG; i++) {
+		if (i >= nmsg)
+			break;
+		struct mmsghdr m;
+		if (bpf_probe_read_user(&m, sizeof(m), (void *)(a.buf + i * sizeof(m)))) {
+			count(CNT_READ_FAILED, 1);
+			break;
+		}
+		u32 size = m.msg_len;
+		if (size == 0)
+			continue;
+		u32 len = opened ? copy_iov((u64)m.msg_hdr.msg_iov, m.msg_hdr.msg_iovlen, size) : 0;
+		struct scratch *s = scratch_slot();
+		if (!s) {
+			count(CNT_DROP_NO_SCRATCH, 1);
+			return 0;
+		}
+		emit_data(s, c, tgid, a.fd, a.ts, dir, kind, size, len, opened);
+	}
+	return 0;
+}
+
+// exit_open handles accept/accept4 (new fd = ret, server) and connect (fd
+// from enter, client; 0 or -EINPROGRESS count as success).
+static __always_inline int exit_open(struct sys_exit_ctx *ctx, u8 kind)
+{
+	struct args a;
+	if (!take_args(kind, &a))
+		return 0;
+	s64 ret = ctx->ret;
+	s32 fd;
+	u8 role;
+	if (kind == K_CONNECT) {
+		if (ret != 0 && ret != -EINPROGRESS)
+			return 0;
+		fd = a.fd;
+		role = ROLE_CLIENT;
+	} else {
+		if (ret < 0)
+			return 0;
+		fd = (s32)ret;
+		role = ROLE_SERVER;
+	}
+	if (fd < 0)
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sock *sk = inet_sock(task, fd);
+	if (!sk)
+		return 0;
+	u32 tgid = a.tgid;
+	u64 now = bpf_ktime_get_ns();
+	u64 key = conn_key(tgid, fd);
+	struct conn *old = bpf_map_lookup_elem(&conns, &key);
+	if (old) {
+		// The fd was reused without a close() we saw (dup2, exec, or
+		// a UDP socket connecting again): end the old connection.
+		emit_close(old, tgid, fd, now);
+		bpf_map_delete_elem(&conns, &key);
+	}
+	struct conn n = {};
+	n.gen = now;
+	n.exec_id = task->self_exec_id;
+	n.sk = (u64)sk;
+	n.role = role;
+	n.open_pending = !emit_open(sk, tgid, fd, now, now, role, 0);
+	if (bpf_map_update_elem(&conns, &key, &n, BPF_ANY))
+		count(CNT_DROP_CONN_FULL, 1);
+	return 0;
+}
+
+// ---- programs ----
+#define DATA_PROGS(name, KIND, EXIT, DIR)                                  \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
+	int enter_##name(struct sys_enter_ctx *ctx)                        \
+	{                                                                  \
+		return enter_fd(ctx, KIND);                                \
+	}                                                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
+	int exit_##name(struct sys_exit_ctx *ctx)                          \
+	{                                                                  \
+		return EXIT(ctx, KIND, DIR);                               \
+	}
+
+DATA_PROGS(read, K_READ, exit_plain, DIR_INGRESS)
+DATA_PROGS(write, K_WRITE, exit_plain, DIR_EGRESS)
+DATA_PROGS(recvfrom, K_RECVFROM, exit_plain, DIR_INGRESS)
+DATA_PROGS(sendto, K_SENDTO, exit_plain, DIR_EGRESS)
+DATA_PROGS(sendfile64, K_SENDFILE, exit_plain, DIR_EGRESS)
+DATA_PROGS(readv, K_READV, exit_iov, DIR_INGRESS)
+DATA_PROGS(writev, K_WRITEV, exit_iov, DIR_EGRESS)
+DATA_PROGS(recvmsg, K_RECVMSG, exit_iov, DIR_INGRESS)
+DATA_PROGS(sendmsg, K_SENDMSG, exit_iov, DIR_EGRESS)
+DATA_PROGS(recvmmsg, K_RECVMMSG, exit_mmsg, DIR_INGRESS)
+DATA_PROGS(sendmmsg, K_SENDMMSG, exit_mmsg, DIR_EGRESS)
+
+#define OPEN_PROGS(name, KIND)                                             \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                        \
+	int enter_##name(struct sys_enter_ctx *ctx)                        \
+	{                                                                  \
+		return enter_any(ctx, KIND);                               \
+	}                                                                  \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                         \
+	int exit_##name(struct sys_exit_ctx *ctx)                          \
+	{                                                                  \
+		return exit_open(ctx, KIND);                               \
+	}
+
+OPEN_PROGS(connect, K_CONNECT)
+OPEN_PROGS(accept, K_ACCEPT)
+OPEN_PROGS(accept4, K_ACCEPT4)
+
+// close() is handled at enter only: Linux releases the fd whatever close()
+// returns (EINTR included), and EBADF cannot happen for an fd we track, so
+// the exit tracepoint would add a program run to every close() in the system
+// and tell us nothing.
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct sys_enter_ctx *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	s32 fd = (s32)ctx->args[0];
+	if (fd < 0)
+		return 0;
+	u64 key = conn_key(tgid, fd);
+	struct conn *c = bpf_map_lookup_elem(&conns, &key);
+	if (!c)
+		return 0;
+	emit_close(c, tgid, fd, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&conns, &key);
+	return 0;
+}
+
+// A traced process is gone: its fds were closed without close(). Report it
+// once the last thread exits (signal->live has already been decremented when
+// the tracepoint fires), so user space closes its connections.
+SEC("tracepoint/sched/sched_process_exit")
+int sched_process_exit(void *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	if (!traced(tgid))
+		return 0;
+	struct task_struct *task = bpf_get_current_task_btf();
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	struct ev_hdr *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_DROP_RB_EXIT, 1);
+		return 0;
+	}
+	e->type = EV_EXIT;
+	e->b1 = 0;
+	e->b2 = 0;
+	e->b3 = 0;
+	e->tgid = tgid;
+	e->fd = -1;
+	e->size = 0;
+	e->gen = 0;
+	e->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, rb_flags());
+	count(CNT_EXIT_EVENTS, 1);
+	return 0;
+}

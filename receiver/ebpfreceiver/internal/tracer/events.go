@@ -1,0 +1,188 @@
+package tracer
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
+)
+
+// Ring record layouts, mirrored from the ev_* structs in bpf/socket_trace.c
+// (little endian). TestRecordLayout checks them against the bpf2go types.
+const (
+	evOpen  = 1
+	evData  = 2
+	evClose = 3
+	evExit  = 4 // header only
+
+	// struct ev_hdr
+	offType = 0
+	offB1   = 1 // open: role; data: dir
+	offB2   = 2 // open: existing
+	offTgid = 4
+	offFd   = 8
+	offSize = 12 // data: bytes moved; open: family
+	offGen  = 16
+	offTs   = 24
+	hdrSize = 32
+
+	// struct ev_open
+	offLaddr = 32
+	offRaddr = 48
+	offLport = 64
+	offRport = 66
+	openSize = 72
+
+	// struct ev_data_hdr
+	offPos      = 32
+	offLen      = 40
+	dataHdrSize = 48
+
+	// struct ev_close
+	offSent   = 32
+	offRecv   = 40
+	closeSize = 48
+
+	afInet6 = 10
+)
+
+var le = binary.LittleEndian
+
+// dispatch decodes one ring record and calls the handler. raw is only valid
+// during the call.
+func (t *Tracer) dispatch(raw []byte) {
+	t.nRecords.Add(1)
+	if len(raw) < hdrSize {
+		t.nMalformed.Add(1)
+		return
+	}
+	id := sockevent.ConnID{
+		PID: le.Uint32(raw[offTgid:]),
+		FD:  int32(le.Uint32(raw[offFd:])),
+		Gen: le.Uint64(raw[offGen:]),
+	}
+	ts := int64(le.Uint64(raw[offTs:])) + t.clockOffset
+	switch raw[offType] {
+	case evData:
+		if len(raw) < dataHdrSize {
+			break
+		}
+		n := le.Uint32(raw[offLen:])
+		if uint64(len(raw)) < dataHdrSize+uint64(n) {
+			break
+		}
+		d := &t.data
+		d.ID = id
+		d.Dir = sockevent.Direction(raw[offB1])
+		d.TimeNs = ts
+		d.Pos = le.Uint64(raw[offPos:])
+		d.Size = le.Uint32(raw[offSize:])
+		d.Payload = raw[dataHdrSize : dataHdrSize+n : dataHdrSize+n]
+		t.nEvents.Add(1)
+		t.nData.Add(1)
+		t.nDataBytes.Add(uint64(d.Size))
+		t.nPayload.Add(uint64(n))
+		t.h.OnData(d)
+		d.Payload = nil
+		return
+	case evOpen:
+		if len(raw) < openSize {
+			break
+		}
+		o := &sockevent.Open{
+			ID:       id,
+			TimeNs:   ts,
+			Role:     sockevent.Role(raw[offB1]),
+			Existing: raw[offB2] != 0,
+			IPv6:     le.Uint32(raw[offSize:]) == afInet6,
+		}
+		o.Local = addrPort(raw[offLaddr:offLaddr+16], le.Uint16(raw[offLport:]), o.IPv6)
+		o.Remote = addrPort(raw[offRaddr:offRaddr+16], le.Uint16(raw[offRport:]), o.IPv6)
+		t.track(id)
+		t.nEvents.Add(1)
+		t.nOpen.Add(1)
+		t.h.OnOpen(o)
+		return
+	case evClose:
+		if len(raw) < closeSize {
+			break
+		}
+		c := &sockevent.Close{
+			ID:        id,
+			TimeNs:    ts,
+			BytesSent: le.Uint64(raw[offSent:]),
+			BytesRecv: le.Uint64(raw[offRecv:]),
+		}
+		t.untrack(id)
+		t.nEvents.Add(1)
+		t.nClose.Add(1)
+		t.h.OnClose(c)
+		return
+	case evExit:
+		t.processExited(id.PID, ts)
+		return
+	}
+	t.nMalformed.Add(1)
+}
+
+// track remembers an open connection so that a process exit can close it.
+func (t *Tracer) track(id sockevent.ConnID) {
+	if t.live == nil {
+		t.live = make(map[uint32]map[int32]uint64)
+	}
+	fds := t.live[id.PID]
+	if fds == nil {
+		fds = make(map[int32]uint64)
+		t.live[id.PID] = fds
+	}
+	fds[id.FD] = id.Gen
+}
+
+func (t *Tracer) untrack(id sockevent.ConnID) {
+	fds := t.live[id.PID]
+	if fds == nil || fds[id.FD] != id.Gen {
+		return
+	}
+	delete(fds, id.FD)
+	if len(fds) == 0 {
+		delete(t.live, id.PID)
+	}
+}
+
+// processExited reports a Close for every connection the exited process
+// still had open, with the byte totals from the BPF conns map, and removes
+// the map entries.
+func (t *Tracer) processExited(pid uint32, ts int64) {
+	fds := t.live[pid]
+	delete(t.live, pid)
+	for fd, gen := range fds {
+		c := &sockevent.Close{ID: sockevent.ConnID{PID: pid, FD: fd, Gen: gen}, TimeNs: ts}
+		if t.connsMap != nil {
+			key := uint64(pid)<<32 | uint64(uint32(fd))
+			var v socketTraceConn
+			if err := t.connsMap.Lookup(&key, &v); err == nil && v.Gen == gen {
+				c.BytesSent, c.BytesRecv = v.Sent, v.Recv
+				_ = t.connsMap.Delete(&key)
+			}
+		}
+		t.nEvents.Add(1)
+		t.nClose.Add(1)
+		t.nExitClosed.Add(1)
+		t.h.OnClose(c)
+	}
+}
+
+// addrPort builds an address from a record; an all-zero address with port 0
+// (e.g. an unconnected UDP peer) is unknown and returned as the zero value.
+func addrPort(b []byte, port uint16, v6 bool) netip.AddrPort {
+	var a netip.Addr
+	if v6 {
+		a = netip.AddrFrom16([16]byte(b[:16]))
+	} else {
+		a = netip.AddrFrom4([4]byte(b[:4]))
+	}
+	if port == 0 && a.IsUnspecified() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(a, port)
+}

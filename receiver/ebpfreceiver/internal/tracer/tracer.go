@@ -1,0 +1,651 @@
+// Package tracer is the kernel side of the eBPF socket tracer: it loads the
+// BPF programs built from bpf/socket_trace.c, attaches them to the syscall
+// tracepoints of the socket syscalls (enter and exit of read, write, readv,
+// writev, recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg,
+// sendfile64, connect, accept and accept4; enter of close) and to
+// sched/sched_process_exit, and turns the records the programs write into a
+// ring buffer into sockevent.Open, sockevent.Data and sockevent.Close calls
+// on a sockevent.Handler.
+//
+// Only AF_INET and AF_INET6 sockets are traced (TCP and UDP alike). The
+// calling process (the collector) is never traced; Config.IncludePIDs and
+// Config.ExcludePIDs narrow the traced processes further. PIDs are those of
+// the initial PID namespace (run the collector with hostPID).
+//
+// Guarantees: for each connection, Open comes before any Data and Close
+// (when an Open is dropped because the ring is full, BPF resends it before
+// the connection's next Data, and drops that Data until it succeeds). Data.Pos
+// advances even for lost or capped chunks, so gaps are visible. A process
+// that exits with connections open gets a Close for each of them.
+//
+// The Handler is called from a single goroutine, in ring-buffer order. The
+// *Data passed to OnData and its Payload are reused for the next record:
+// handlers must copy what they keep. *Open and *Close are fresh values. The
+// Handler may call Stats, Programs and ProgramIDs, never Start or Close.
+//
+// Records are delivered within about 10 ms of the syscall (sooner when the
+// ring fills up): the BPF side does not wake the reader for every record.
+// See the design notes at the top of bpf/socket_trace.c.
+//
+// Kernel: 5.12 or newer with BTF (ring buffer, task local storage in
+// tracing programs, bpf_get_current_task_btf, BPF atomics); on 6.2+ the
+// socket check uses bpf_rdonly_cast instead of probe reads.
+//
+// StartFloor attaches a counting-only program to the same tracepoints; it is
+// the "floor" the benchmarks compare the tracer with (see PERFORMANCE.md).
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
+)
+
+const (
+	// DefaultMaxChunkBytes is the default payload cap per Data event.
+	DefaultMaxChunkBytes = 30720
+	// MaxChunkBytesLimit is the largest MaxChunkBytes the BPF side supports
+	// (MAX_CHUNK in bpf/socket_trace.c).
+	MaxChunkBytesLimit = 30720
+	// DefaultRingBufferBytes is the default ring buffer size.
+	DefaultRingBufferBytes = 8 << 20
+	// MinRingBufferBytes and MaxRingBufferBytes bound RingBufferBytes.
+	MinRingBufferBytes = 64 << 10
+	MaxRingBufferBytes = 1 << 30
+	// DefaultTracefsPath is where tracefs is looked for (and mounted).
+	DefaultTracefsPath = "/sys/kernel/tracing"
+	// MaxPIDFilter is the capacity of the BPF include/exclude PID maps.
+	MaxPIDFilter = 1024
+
+	// pollInterval bounds how long records wait in the ring before the
+	// reader looks at it.
+	pollInterval = 10 * time.Millisecond
+)
+
+// Config configures a Tracer. The zero value is valid: every field has a
+// default.
+type Config struct {
+	// MaxChunkBytes caps the payload copied per Data event (the event's Size
+	// still counts every byte). 1..MaxChunkBytesLimit; 0 means default.
+	MaxChunkBytes uint32
+	// RingBufferBytes is the size of the BPF ring buffer: a power of two in
+	// MinRingBufferBytes..MaxRingBufferBytes; 0 means default (8 MiB).
+	RingBufferBytes int
+	// ExcludePIDs are not traced. The collector's own pid is always
+	// excluded, in addition.
+	ExcludePIDs []uint32
+	// IncludePIDs, when not empty, are the only processes traced.
+	IncludePIDs []uint32
+	// TracefsPath is where tracefs is mounted (mounted there when missing).
+	TracefsPath string
+}
+
+func (c *Config) withDefaults() Config {
+	out := *c
+	if out.MaxChunkBytes == 0 {
+		out.MaxChunkBytes = DefaultMaxChunkBytes
+	}
+	if out.RingBufferBytes == 0 {
+		out.RingBufferBytes = DefaultRingBufferBytes
+	}
+	if out.TracefsPath == "" {
+		out.TracefsPath = DefaultTracefsPath
+	}
+	return out
+}
+
+// Validate checks the configuration (after defaults are applied).
+func (c *Config) Validate() error {
+	d := c.withDefaults()
+	var errs []error
+	if d.MaxChunkBytes > MaxChunkBytesLimit {
+		errs = append(errs, fmt.Errorf("max chunk bytes %d is above the BPF limit of %d (use 1..%d, or 0 for the default %d)",
+			d.MaxChunkBytes, MaxChunkBytesLimit, MaxChunkBytesLimit, DefaultMaxChunkBytes))
+	}
+	rb := d.RingBufferBytes
+	if rb < MinRingBufferBytes || rb > MaxRingBufferBytes || rb&(rb-1) != 0 {
+		errs = append(errs, fmt.Errorf("ring buffer bytes %d must be a power of two between %d (64 KiB) and %d (1 GiB), e.g. %d",
+			rb, MinRingBufferBytes, MaxRingBufferBytes, DefaultRingBufferBytes))
+	}
+	if len(d.IncludePIDs) > MaxPIDFilter {
+		errs = append(errs, fmt.Errorf("%d include pids: at most %d are supported", len(d.IncludePIDs), MaxPIDFilter))
+	}
+	if len(d.ExcludePIDs) > MaxPIDFilter {
+		errs = append(errs, fmt.Errorf("%d exclude pids: at most %d are supported", len(d.ExcludePIDs), MaxPIDFilter))
+	}
+	for _, p := range append(append([]uint32(nil), d.IncludePIDs...), d.ExcludePIDs...) {
+		if p == 0 {
+			errs = append(errs, errors.New("pid 0 in include/exclude pids is not a process"))
+			break
+		}
+	}
+	if !strings.HasPrefix(d.TracefsPath, "/") {
+		errs = append(errs, fmt.Errorf("tracefs path %q must be absolute", d.TracefsPath))
+	}
+	return errors.Join(errs...)
+}
+
+// ProgramStatus describes one BPF program and its tracepoint, for a start-up
+// log.
+type ProgramStatus struct {
+	Name       string // BPF program name, e.g. "enter_read"
+	Tracepoint string // "syscalls/sys_enter_read"
+	Attached   bool
+	Err        error // why it is not attached
+}
+
+// Stats are the tracer's counters since Start. Kernel counters are summed
+// over CPUs; user-space counters count what reached the Handler.
+type Stats struct {
+	// Records is the number of ring records read (all kinds).
+	Records uint64
+	// Delivered to the Handler.
+	Events       uint64 // all handler calls
+	OpenEvents   uint64
+	DataEvents   uint64
+	CloseEvents  uint64
+	DataBytes    uint64 // sum of Data.Size
+	PayloadBytes uint64 // sum of len(Data.Payload)
+	// ExitClosed counts the Close events reported because the process
+	// exited with the connection open (included in CloseEvents).
+	ExitClosed uint64
+	// Malformed counts ring records user space could not decode.
+	Malformed uint64
+
+	// Written to the ring by BPF.
+	KernelOpenEvents   uint64
+	KernelDataEvents   uint64
+	KernelCloseEvents  uint64
+	KernelDataBytes    uint64
+	KernelPayloadBytes uint64
+	KernelExitEvents   uint64 // traced processes that exited
+
+	// Dropped in BPF, per reason.
+	DropRingbufOpen  uint64 // ring full: Open lost
+	DropRingbufData  uint64 // ring full: Data lost (Pos shows the gap)
+	DropRingbufClose uint64 // ring full: Close lost
+	DropRingbufExit  uint64 // ring full: process exit lost (its connections stay open)
+	DropDataBytes    uint64 // Size of the lost Data records
+	DropArgsMapFull  uint64 // per-thread syscall args map full: call not traced
+	DropConnMapFull  uint64 // connection map update failed: call not traced
+	DropNoScratch    uint64 // no scratch buffer (should never happen)
+
+	// Partial captures (the record is still emitted).
+	CappedChunks   uint64 // payload cut at MaxChunkBytes
+	IovecTruncated uint64 // more iovecs than the BPF loop copies
+	MmsgTruncated  uint64 // more messages than the BPF loop reports
+	ReadFailed     uint64 // bpf_probe_read_user failed: payload short
+	StaleConns     uint64 // connections dropped because the process exec'd
+}
+
+// KernelRecords is the number of records BPF wrote to the ring; once the
+// reader caught up it equals Records.
+func (s Stats) KernelRecords() uint64 {
+	return s.KernelOpenEvents + s.KernelDataEvents + s.KernelCloseEvents + s.KernelExitEvents
+}
+
+// Drops is the number of records lost in the kernel.
+func (s Stats) Drops() uint64 {
+	return s.DropRingbufOpen + s.DropRingbufData + s.DropRingbufClose + s.DropRingbufExit +
+		s.DropArgsMapFull + s.DropConnMapFull + s.DropNoScratch
+}
+
+// Tracer traces socket syscalls and reports them to a sockevent.Handler.
+type Tracer struct {
+	cfg    Config
+	h      sockevent.Handler
+	logger *zap.Logger
+
+	// lifeMu serializes Start and Close and guards started, closed,
+	// links, reader and done. It is held while Close waits for the reader
+	// goroutine, so the Handler must not call Start or Close.
+	lifeMu  sync.Mutex
+	started bool
+	closed  bool
+	links   []link.Link
+	reader  *ringbuf.Reader
+
+	// mu guards coll, progs, progIDs and lastKernel; held only briefly,
+	// so the Handler may call Stats, Programs and ProgramIDs.
+	mu      sync.Mutex
+	coll    *ebpf.Collection
+	progs   []ProgramStatus
+	progIDs []ebpf.ProgramID
+
+	done     chan struct{}
+	stopping atomic.Bool
+
+	clockOffset int64 // Unix ns - monotonic ns
+
+	// user-space counters (written by the reader goroutine)
+	nRecords, nEvents, nOpen, nData, nClose, nDataBytes, nPayload, nMalformed, nExitClosed atomic.Uint64
+
+	// Owned by the reader goroutine: open connections per pid, closed by
+	// a process-exit record, and the BPF conns map to read their totals.
+	live     map[uint32]map[int32]uint64
+	connsMap *ebpf.Map
+
+	lastKernel [socketTraceCounterCNT_MAX]uint64
+
+	data sockevent.Data // reused for every Data record
+}
+
+// New validates cfg and returns a Tracer that is not started yet.
+func New(cfg Config, h sockevent.Handler, logger *zap.Logger) (*Tracer, error) {
+	if h == nil {
+		return nil, errors.New("tracer: nil handler")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("tracer config: %w", err)
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	return &Tracer{cfg: cfg.withDefaults(), h: h, logger: logger}, nil
+}
+
+// Start mounts tracefs if needed, loads the BPF programs, attaches them and
+// starts the goroutine that reads the ring buffer.
+func (t *Tracer) Start() (err error) {
+	t.lifeMu.Lock()
+	defer t.lifeMu.Unlock()
+	if t.closed {
+		return errors.New("tracer: Start after Close (create a new Tracer)")
+	}
+	if t.started {
+		return errors.New("tracer: already started")
+	}
+	t.started = true
+	defer func() {
+		if err != nil {
+			t.teardown()
+		}
+	}()
+
+	if err := MountTracefs(t.cfg.TracefsPath); err != nil {
+		return fmt.Errorf("socket tracer: %w", err)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		// Kernels >= 5.11 account BPF memory to the cgroup; only older
+		// ones need RLIMIT_MEMLOCK raised.
+		t.logger.Debug("could not raise RLIMIT_MEMLOCK", zap.Error(err))
+	}
+
+	spec, err := loadSocketTrace()
+	if err != nil {
+		return fmt.Errorf("socket tracer: %w", err)
+	}
+	if err := t.configureSpec(spec); err != nil {
+		return fmt.Errorf("socket tracer: %w", err)
+	}
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		return fmt.Errorf("socket tracer: loading BPF programs: %w", explainLoadError(err))
+	}
+	t.mu.Lock()
+	t.coll = coll
+	t.mu.Unlock()
+	if err := t.fillPIDMaps(coll); err != nil {
+		return fmt.Errorf("socket tracer: %w", err)
+	}
+
+	if err := t.attach(spec, coll); err != nil {
+		return err
+	}
+
+	t.reader, err = ringbuf.NewReader(coll.Maps[socketTraceMapEvents])
+	if err != nil {
+		return fmt.Errorf("socket tracer: opening the ring buffer reader: %w", err)
+	}
+	t.connsMap = coll.Maps[socketTraceMapConns]
+	t.clockOffset = monoToUnixOffset()
+	t.done = make(chan struct{})
+	go t.run()
+	t.logger.Info("socket tracer started",
+		zap.Int("programs_attached", len(t.links)),
+		zap.Uint32("max_chunk_bytes", t.cfg.MaxChunkBytes),
+		zap.Int("ring_buffer_bytes", t.cfg.RingBufferBytes))
+	return nil
+}
+
+func (t *Tracer) configureSpec(spec *ebpf.CollectionSpec) error {
+	ncpu, err := ebpf.PossibleCPU()
+	if err != nil {
+		return fmt.Errorf("counting possible CPUs: %w", err)
+	}
+	spec.Maps[socketTraceMapScratchMap].MaxEntries = uint32(ncpu)
+	spec.Maps[socketTraceMapEvents].MaxEntries = uint32(t.cfg.RingBufferBytes)
+
+	// Wake the reader early once 1/8 of the ring is used (it polls anyway).
+	wakeup := uint64(t.cfg.RingBufferBytes / 8)
+	vars := map[string]any{
+		socketTraceVarSelfTgid:      uint32(os.Getpid()),
+		socketTraceVarMaxChunk:      t.cfg.MaxChunkBytes,
+		socketTraceVarFilterInclude: boolByte(len(t.cfg.IncludePIDs) > 0),
+		socketTraceVarFilterExclude: boolByte(len(t.cfg.ExcludePIDs) > 0),
+		socketTraceVarWakeupBytes:   wakeup,
+	}
+	for name, v := range vars {
+		vs, ok := spec.Variables[name]
+		if !ok {
+			return fmt.Errorf("BPF object has no variable %q (stale generated files? run go generate)", name)
+		}
+		if err := vs.Set(v); err != nil {
+			return fmt.Errorf("setting %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (t *Tracer) fillPIDMaps(coll *ebpf.Collection) error {
+	one := uint8(1)
+	for _, p := range t.cfg.IncludePIDs {
+		if err := coll.Maps[socketTraceMapIncludePids].Put(p, one); err != nil {
+			return fmt.Errorf("filling include_pids: %w", err)
+		}
+	}
+	for _, p := range t.cfg.ExcludePIDs {
+		if err := coll.Maps[socketTraceMapExcludePids].Put(p, one); err != nil {
+			return fmt.Errorf("filling exclude_pids: %w", err)
+		}
+	}
+	return nil
+}
+
+// attach attaches every program to its tracepoint, exit programs first (an
+// exit program only acts on arguments its enter program stashed). A
+// tracepoint missing from this kernel is reported in Programs() and skipped;
+// any other failure fails Start.
+func (t *Tracer) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) error {
+	var progs []ProgramStatus
+	var ids []ebpf.ProgramID
+	defer func() {
+		t.mu.Lock()
+		t.progs, t.progIDs = progs, ids
+		t.mu.Unlock()
+	}()
+	type tp struct{ name, group, event string }
+	var tps []tp
+	for name, ps := range spec.Programs {
+		group, event, ok := tracepointOf(ps.SectionName)
+		if !ok {
+			return fmt.Errorf("socket tracer: program %s has unexpected section %q", name, ps.SectionName)
+		}
+		tps = append(tps, tp{name, group, event})
+	}
+	sort.Slice(tps, func(i, j int) bool {
+		ei, ej := strings.Contains(tps[i].event, "_exit_"), strings.Contains(tps[j].event, "_exit_")
+		if ei != ej {
+			return ei
+		}
+		return tps[i].event < tps[j].event
+	})
+	for _, p := range tps {
+		prog := coll.Programs[p.name]
+		st := ProgramStatus{Name: p.name, Tracepoint: p.group + "/" + p.event}
+		if info, err := prog.Info(); err == nil {
+			if id, ok := info.ID(); ok {
+				ids = append(ids, id)
+			}
+		}
+		l, err := link.Tracepoint(p.group, p.event, prog, nil)
+		if err != nil {
+			st.Err = err
+			progs = append(progs, st)
+			if errors.Is(err, os.ErrNotExist) {
+				t.logger.Warn("tracepoint not available on this kernel; skipped",
+					zap.String("program", p.name), zap.String("tracepoint", st.Tracepoint), zap.Error(err))
+				continue
+			}
+			return fmt.Errorf("socket tracer: attaching %s to tracepoint %s: %w%s",
+				p.name, st.Tracepoint, err, permHint(err))
+		}
+		st.Attached = true
+		progs = append(progs, st)
+		t.links = append(t.links, l)
+	}
+	if len(t.links) == 0 {
+		return fmt.Errorf("socket tracer: no syscall tracepoint could be attached (is %s/events/syscalls present? the kernel needs CONFIG_FTRACE_SYSCALLS)", t.cfg.TracefsPath)
+	}
+	return nil
+}
+
+func tracepointOf(section string) (group, event string, ok bool) {
+	parts := strings.Split(section, "/")
+	if len(parts) != 3 || parts[0] != "tracepoint" {
+		return "", "", false
+	}
+	return parts[1], parts[2], true
+}
+
+func explainLoadError(err error) error {
+	var ve *ebpf.VerifierError
+	if errors.As(err, &ve) {
+		return fmt.Errorf("the kernel verifier rejected a program (kernel too old or BPF bug): %w", err)
+	}
+	return fmt.Errorf("%w%s", err, permHint(err))
+}
+
+func permHint(err error) string {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return " (needs root, or CAP_BPF + CAP_PERFMON (+ CAP_SYS_RESOURCE on kernels before 5.11); check kernel.unprivileged_bpf_disabled / lockdown)"
+	}
+	return ""
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Programs reports, for each BPF program, its tracepoint and whether it is
+// attached. Empty before Start.
+func (t *Tracer) Programs() []ProgramStatus {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]ProgramStatus(nil), t.progs...)
+}
+
+// ProgramIDs returns the kernel IDs of the loaded programs (for reading
+// bpf_stats run_time_ns / run_cnt). Empty before Start.
+func (t *Tracer) ProgramIDs() []ebpf.ProgramID {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]ebpf.ProgramID(nil), t.progIDs...)
+}
+
+// Stats returns the counters. Kernel counters are zero before Start and keep
+// their final values after Close.
+func (t *Tracer) Stats() Stats {
+	s := Stats{
+		Records:      t.nRecords.Load(),
+		Events:       t.nEvents.Load(),
+		OpenEvents:   t.nOpen.Load(),
+		DataEvents:   t.nData.Load(),
+		CloseEvents:  t.nClose.Load(),
+		DataBytes:    t.nDataBytes.Load(),
+		PayloadBytes: t.nPayload.Load(),
+		Malformed:    t.nMalformed.Load(),
+		ExitClosed:   t.nExitClosed.Load(),
+	}
+	t.mu.Lock()
+	c := t.kernelCounters()
+	t.mu.Unlock()
+	s.KernelOpenEvents = c[socketTraceCounterCNT_OPEN_EVENTS]
+	s.KernelDataEvents = c[socketTraceCounterCNT_DATA_EVENTS]
+	s.KernelCloseEvents = c[socketTraceCounterCNT_CLOSE_EVENTS]
+	s.KernelDataBytes = c[socketTraceCounterCNT_DATA_BYTES]
+	s.KernelPayloadBytes = c[socketTraceCounterCNT_PAYLOAD_BYTES]
+	s.DropRingbufOpen = c[socketTraceCounterCNT_DROP_RB_OPEN]
+	s.DropRingbufData = c[socketTraceCounterCNT_DROP_RB_DATA]
+	s.DropRingbufClose = c[socketTraceCounterCNT_DROP_RB_CLOSE]
+	s.DropDataBytes = c[socketTraceCounterCNT_DROP_DATA_BYTES]
+	s.DropArgsMapFull = c[socketTraceCounterCNT_DROP_ARGS_FULL]
+	s.DropConnMapFull = c[socketTraceCounterCNT_DROP_CONN_FULL]
+	s.DropNoScratch = c[socketTraceCounterCNT_DROP_NO_SCRATCH]
+	s.IovecTruncated = c[socketTraceCounterCNT_IOV_TRUNCATED]
+	s.MmsgTruncated = c[socketTraceCounterCNT_MMSG_TRUNCATED]
+	s.ReadFailed = c[socketTraceCounterCNT_READ_FAILED]
+	s.CappedChunks = c[socketTraceCounterCNT_CAPPED]
+	s.StaleConns = c[socketTraceCounterCNT_STALE_CONN]
+	s.KernelExitEvents = c[socketTraceCounterCNT_EXIT_EVENTS]
+	s.DropRingbufExit = c[socketTraceCounterCNT_DROP_RB_EXIT]
+	return s
+}
+
+// kernelCounters sums the BPF per-CPU counters (the last values read, once
+// the maps are gone). Called with t.mu held.
+func (t *Tracer) kernelCounters() [socketTraceCounterCNT_MAX]uint64 {
+	if t.coll == nil {
+		return t.lastKernel
+	}
+	var k []socketTraceCounters
+	var zero uint32
+	if err := t.coll.Maps[socketTraceMapCountersMap].Lookup(&zero, &k); err != nil {
+		t.logger.Debug("reading BPF counters", zap.Error(err))
+		return t.lastKernel
+	}
+	var c [socketTraceCounterCNT_MAX]uint64
+	for _, cpu := range k {
+		for i := range c {
+			c[i] += cpu.C[i]
+		}
+	}
+	t.lastKernel = c
+	return c
+}
+
+// Close detaches every program, delivers the records already in the ring,
+// stops the reader and frees every map and program. It is idempotent. It
+// must not be called from the Handler.
+func (t *Tracer) Close() error {
+	t.lifeMu.Lock()
+	defer t.lifeMu.Unlock()
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	return t.teardown()
+}
+
+// teardown releases everything Start acquired. Called with t.lifeMu held.
+func (t *Tracer) teardown() error {
+	var errs []error
+	if err := closeLinks(t.links); err != nil {
+		errs = append(errs, fmt.Errorf("detaching: %w", err))
+	}
+	t.links = nil
+	if t.reader != nil {
+		if t.done != nil {
+			// Deliver what is still in the ring, then stop.
+			t.stopping.Store(true)
+			if err := t.reader.Flush(); err == nil {
+				select {
+				case <-t.done:
+				case <-time.After(2 * time.Second):
+					t.logger.Warn("socket tracer: handler did not drain the ring in 2s; closing")
+				}
+			}
+		}
+		if err := t.reader.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing ring reader: %w", err))
+		}
+		if t.done != nil {
+			<-t.done
+		}
+		t.reader = nil
+	}
+	t.mu.Lock()
+	for i := range t.progs {
+		t.progs[i].Attached = false
+	}
+	if t.coll != nil {
+		t.kernelCounters() // keep the final values for Stats()
+		t.coll.Close()
+		t.coll = nil
+	}
+	t.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// closeLinks detaches links concurrently: each detach of a syscall
+// tracepoint waits for an RCU grace period (tens of ms), and waiting for them
+// one after the other would make Close take seconds.
+func closeLinks(links []link.Link) error {
+	errs := make([]error, len(links))
+	var wg sync.WaitGroup
+	for i, l := range links {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = l.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// run is the reader goroutine.
+func (t *Tracer) run() {
+	defer close(t.done)
+	var rec ringbuf.Record
+	for {
+		t.reader.SetDeadline(time.Now().Add(pollInterval))
+		for {
+			err := t.reader.ReadInto(&rec)
+			if err == nil {
+				t.dispatch(rec.RawSample)
+				continue
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
+			}
+			if errors.Is(err, ringbuf.ErrFlushed) {
+				if t.stopping.Load() {
+					return
+				}
+				break
+			}
+			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			t.logger.Error("socket tracer: reading the ring buffer", zap.Error(err))
+			time.Sleep(pollInterval)
+			break
+		}
+	}
+}
+
+// monoToUnixOffset returns CLOCK_REALTIME - CLOCK_MONOTONIC in ns (the
+// clock bpf_ktime_get_ns reads), from the tightest of a few samples.
+func monoToUnixOffset() int64 {
+	best := int64(1<<63 - 1)
+	var off int64
+	for range 5 {
+		var m1, r, m2 unix.Timespec
+		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &m1)
+		_ = unix.ClockGettime(unix.CLOCK_REALTIME, &r)
+		_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &m2)
+		if d := m2.Nano() - m1.Nano(); d < best {
+			best = d
+			off = r.Nano() - (m1.Nano() + d/2)
+		}
+	}
+	return off
+}
