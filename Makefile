@@ -61,9 +61,15 @@ generate-check: generate
 	  echo "generated bpf2go files are stale: run 'make generate' and commit the result"; exit 1; \
 	fi
 
-## bench: Go benchmarks (ratios in one run; see ../shared/PERFORMANCE.md).
+## bench: Go benchmarks of the parsers and the store, then (as root) the
+## ebpf receiver's cost under wrk and its capture ratio, as ratios measured in
+## one run (none / floor / ours; see ../shared/PERFORMANCE.md).
+BENCH_PKGS ?= ./receiver/... ./internal/... ./exporter/...
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 $(BENCH_PKGS)
+	@if [ "$$(id -u)" = "0" ]; then \
+	  $(GO) build -o $(BIN)/ebpfbench ./receiver/ebpfreceiver/internal/ebpfbench && $(BIN)/ebpfbench $(EBPFBENCH_FLAGS); \
+	else echo "skipping ebpfbench: it loads eBPF programs, run 'sudo make bench'"; fi
 
 ## lint: gofmt and go vet.
 lint:

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -113,6 +114,9 @@ func (b *spanBuilder) fillResource(res pcommon.Resource, pid uint32) {
 	}
 	if in.CommandLine != "" {
 		attrs.PutStr("process.command_line", in.CommandLine)
+	}
+	if in.StartUnixNano > 0 {
+		attrs.PutStr("process.creation.time", time.Unix(0, in.StartUnixNano).UTC().Format(time.RFC3339Nano))
 	}
 	if in.ContainerID != "" {
 		attrs.PutStr("container.id", in.ContainerID)

@@ -24,7 +24,15 @@ type Info struct {
 	ContainerID string // 64-hex container id from the cgroup path, if any
 	PodUID      string // Kubernetes pod uid from the cgroup path, if any
 	StartTime   uint64 // clock ticks since boot (field 22 of /proc/pid/stat)
+	// StartUnixNano is the process start as wall-clock Unix ns (boot time
+	// from /proc/stat btime + StartTime ticks), 0 when unknown. It is
+	// stable for the life of the process, so pid+StartUnixNano identifies it
+	// (Pixie's upid).
+	StartUnixNano int64
 }
+
+// clockTicks is USER_HZ, 100 on every Linux architecture we run on.
+const clockTicks = 100
 
 // Reader reads and caches Info. It is safe for concurrent use.
 type Reader struct {
@@ -33,6 +41,25 @@ type Reader struct {
 
 	mu    sync.Mutex
 	cache map[uint32]*Info
+
+	btimeOnce sync.Once
+	btime     int64 // boot time, Unix seconds
+}
+
+// bootTime reads btime from /proc/stat once.
+func (r *Reader) bootTime() int64 {
+	r.btimeOnce.Do(func() {
+		b, err := os.ReadFile(filepath.Join(r.root, "stat"))
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "btime "); ok {
+				r.btime, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			}
+		}
+	})
+	return r.btime
 }
 
 // NewReader returns a Reader over procRoot ("/proc" when empty) keeping at
@@ -114,6 +141,9 @@ func parseStartTime(stat []byte) uint64 {
 func (r *Reader) read(pid uint32, start uint64) *Info {
 	d := r.dir(pid)
 	in := &Info{PID: pid, StartTime: start}
+	if bt := r.bootTime(); bt > 0 && start > 0 {
+		in.StartUnixNano = bt*1e9 + int64(start)*(1e9/clockTicks)
+	}
 	if exe, err := os.Readlink(filepath.Join(d, "exe")); err == nil {
 		in.ExePath = strings.TrimSuffix(exe, " (deleted)")
 		in.ExeName = filepath.Base(in.ExePath)

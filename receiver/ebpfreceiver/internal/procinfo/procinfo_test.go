@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestParseCgroup(t *testing.T) {
@@ -44,6 +45,9 @@ func TestReaderSelf(t *testing.T) {
 	if in.ExeName != filepath.Base(exe) {
 		t.Errorf("ExeName = %q, want %q", in.ExeName, filepath.Base(exe))
 	}
+	if d := time.Since(time.Unix(0, in.StartUnixNano)); d < 0 || d > time.Hour {
+		t.Errorf("start time %v is not within the last hour", time.Unix(0, in.StartUnixNano))
+	}
 	if in.CommandLine == "" || in.StartTime == 0 {
 		t.Errorf("incomplete info: %+v", in)
 	}
@@ -73,6 +77,9 @@ func TestReaderFakeProc(t *testing.T) {
 	write("stat", "42 (nginx) S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 555 0 0")
 	write("cmdline", "nginx: worker process\x00-g\x00daemon off;\x00")
 	write("comm", "nginx\n")
+	if err := os.WriteFile(filepath.Join(root, "stat"), []byte("cpu  1 2 3\nbtime 1700000000\nprocesses 5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	write("cgroup", "0::/kubepods/burstable/pod11111111-2222-3333-4444-555555555555/"+
 		"abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd\n")
 	in := NewReader(root, 0).Get(42)
@@ -80,5 +87,8 @@ func TestReaderFakeProc(t *testing.T) {
 		in.PodUID != "11111111-2222-3333-4444-555555555555" || in.StartTime != 555 ||
 		in.ContainerID != "abcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcdefabcd" {
 		t.Fatalf("got %+v", in)
+	}
+	if in.StartUnixNano != 1700000000*1e9+555*1e7 {
+		t.Fatalf("StartUnixNano = %d", in.StartUnixNano)
 	}
 }
