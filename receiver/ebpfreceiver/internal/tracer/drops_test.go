@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -42,11 +43,14 @@ sys.stdin.readline()
 // more than a 64 KiB ring holds: the BPF side must drop (never block), count
 // the drops, and keep Pos and the byte totals right so the gap shows.
 func TestRingFullDropsAndGaps(t *testing.T) {
-	tr, rec := startTracer(t, Config{RingBufferBytes: MinRingBufferBytes})
 	gate := make(chan struct{})
-	rec.block = gate
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	tr, rec := startTracerWith(t, Config{RingBufferBytes: MinRingBufferBytes}, &recorder{block: gate})
+	t.Cleanup(release) // runs before the tracer's Close, which waits for the handler
 
 	py := startPy(t, "-c", dropScript)
+	rec.blockPID.Store(int64(py.cmd.Process.Pid))
 	port := uint16(atoi(t, py.expect(t, "conn")[0]))
 	var client sockevent.Open
 	require.Eventually(t, func() bool {
@@ -61,7 +65,7 @@ func TestRingFullDropsAndGaps(t *testing.T) {
 
 	py.next(t)
 	port2 := uint16(atoi(t, py.expect(t, "sent")[0])) // the writer was never blocked by the stuck handler
-	close(gate)
+	release()
 	// Let the reader drain the ring before the script goes on.
 	require.Eventually(t, func() bool {
 		st := tr.Stats()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,8 +42,9 @@ type recorder struct {
 	opens  []sockevent.Open
 	datas  []dataRec
 	closes []sockevent.Close
-	// block, when not nil, is waited on by every OnData call.
-	block chan struct{}
+	// block, when not nil, is waited on by OnData calls for blockPID.
+	block    chan struct{}
+	blockPID atomic.Int64
 	// seen holds the connections whose Open was delivered; orphans counts
 	// Data or Close events without an Open before them.
 	seen    map[sockevent.ConnID]bool
@@ -66,7 +68,7 @@ func (r *recorder) orphan(kind string, id sockevent.ConnID) {
 }
 
 func (r *recorder) OnData(d *sockevent.Data) {
-	if r.block != nil {
+	if r.block != nil && int64(d.ID.PID) == r.blockPID.Load() {
 		<-r.block
 	}
 	c := *d
@@ -155,8 +157,12 @@ func stream(t *testing.T, ds []dataRec, dir sockevent.Direction) []byte {
 
 func startTracer(t *testing.T, cfg Config) (*Tracer, *recorder) {
 	t.Helper()
+	return startTracerWith(t, cfg, &recorder{})
+}
+
+func startTracerWith(t *testing.T, cfg Config, rec *recorder) (*Tracer, *recorder) {
+	t.Helper()
 	requireBPF(t)
-	rec := &recorder{}
 	tr, err := New(cfg, rec, zaptest.NewLogger(t))
 	require.NoError(t, err)
 	require.NoError(t, tr.Start(), "starting the tracer")

@@ -533,7 +533,7 @@ func (t *Tracer) kernelCounters() [socketTraceCounterCNT_MAX]uint64 {
 
 // Close detaches every program, delivers the records already in the ring,
 // stops the reader and frees every map and program. It is idempotent. It
-// must not be called from the Handler.
+// waits for the Handler to return and must not be called from it.
 func (t *Tracer) Close() error {
 	t.lifeMu.Lock()
 	defer t.lifeMu.Unlock()
