@@ -38,12 +38,13 @@ build: $(OCB)
 	@echo "built $(BINARY)"
 
 ## run: build, then run the default config. eBPF needs root.
-run: build
+run:
 	@if [ "$$(id -u)" != "0" ]; then \
-	  echo "otelcol-ebpf loads eBPF programs and needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_RESOURCE, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE)."; \
-	  echo "Run it as root:  sudo make run   (or: sudo $(BINARY) --config $(CONFIG))"; \
+	  echo "otelcol-ebpf loads eBPF programs and needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE)."; \
+	  echo "Run it as root:  sudo make run   (or, once built with 'make build': sudo $(BINARY) --config $(CONFIG))"; \
 	  exit 1; \
 	fi
+	@$(MAKE) --no-print-directory build
 	$(BINARY) --config $(CONFIG)
 
 ## test: all tests with the race detector.
