@@ -31,11 +31,12 @@ $(OCB):
 	GOBIN=$(BIN) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
 
 ## build: install ocb into ./bin, generate the distribution's sources from
-## builder-config.yaml and build bin/otelcol-ebpf.
+## builder-config.yaml and build bin/otelcol-ebpf; build the bin/pxl CLI.
 build: $(OCB)
 	GOFLAGS="$(OCB_GOFLAGS)" $(OCB) --config builder-config.yaml
 	@cp $(BUILD_DIR)/otelcol-ebpf $(BINARY).tmp && mv $(BINARY).tmp $(BINARY)
-	@echo "built $(BINARY)"
+	$(GO) build -o $(BIN)/pxl ./cmd/pxl
+	@echo "built $(BINARY) and $(BIN)/pxl"
 
 ## run: build, then run the default config. eBPF needs root.
 run:

@@ -398,12 +398,28 @@ service:
 	for {
 		rows := tableRows(t, storeURL)
 		if rows["http_events"] >= 1 && rows["spans"] >= 2 {
-			return
+			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("rows never reached the table store: %v\n%s", rows, c.out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+
+	// And PxL finds the traced request through the pxl CLI: the ebpf
+	// receiver's CLIENT span of this test's POST /v1/traces, in http_events.
+	pxl := filepath.Join(filepath.Dir(collectorBinary(t)), "pxl")
+	script := `import px
+df = px.DataFrame('http_events', start_time='-5m')
+df = df[df.req_path == '/v1/traces']
+df = df.groupby(['req_method', 'req_path', 'trace_role']).agg(n=('latency', px.count))
+px.display(df, 'otlp_posts')`
+	out, err := exec.Command(pxl, "run", "--endpoint", fmt.Sprintf("http://127.0.0.1:%d", storePort), "-o", "csv", "-e", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pxl run: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "POST,/v1/traces,1,") {
+		t.Fatalf("pxl did not show the traced POST /v1/traces client request:\n%s", out)
 	}
 }
 

@@ -227,5 +227,6 @@ func newHandler(store *tablestore.Store, logger *zap.Logger) http.Handler {
 			logger.Debug("writing /v1/tables", zap.Error(err))
 		}
 	})
+	registerQueryHandlers(mux, store, logger)
 	return mux
 }
