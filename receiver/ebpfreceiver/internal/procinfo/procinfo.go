@@ -87,6 +87,11 @@ func (r *Reader) Get(pid uint32) *Info {
 	r.mu.Unlock()
 
 	in := r.read(pid, start)
+	if start == 0 && in.ExeName == "" {
+		// Gone (or never there): nothing to remember; a later Get may
+		// find a new process with this pid.
+		return in
+	}
 	r.mu.Lock()
 	if len(r.cache) >= r.max {
 		// Drop an arbitrary half: cheap, bounded, and entries are re-read on demand.
