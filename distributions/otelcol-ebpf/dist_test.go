@@ -421,6 +421,14 @@ px.display(df, 'otlp_posts')`
 	if !strings.Contains(string(out), "POST,/v1/traces,1,") {
 		t.Fatalf("pxl did not show the traced POST /v1/traces client request:\n%s", out)
 	}
+	// The bundled px/http_data script shows it too.
+	out, err = exec.Command(pxl, "run", "--endpoint", fmt.Sprintf("http://127.0.0.1:%d", storePort), "-o", "csv", "px/http_data", "--", "--start_time=-5m").CombinedOutput()
+	if err != nil {
+		t.Fatalf("pxl run px/http_data: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), ",POST,/v1/traces,200,") {
+		t.Fatalf("px/http_data did not show the traced POST /v1/traces:\n%s", out)
+	}
 }
 
 // tableRows reads the row count of every table from the table_store
