@@ -54,6 +54,7 @@ func main() {
 	rates := flag.String("rates", "1000,2000,5000", "fixed rates for the capture-ratio runs")
 	perRate := flag.Duration("capture-seconds", 4*time.Second, "length of each capture-ratio run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	allTraffic := flag.Bool("all-traffic", false, "parse every connection on the node, not only the benchmark's")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -65,7 +66,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ebpfbench loads eBPF programs: run it as root")
 		os.Exit(1)
 	}
-	if err := run(*rounds, *dur, *conns, *rates, *perRate); err != nil {
+	if err := run(*rounds, *dur, *conns, *rates, *perRate, *allTraffic); err != nil {
 		fmt.Fprintln(os.Stderr, "ebpfbench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -102,6 +103,7 @@ func (v *floorVariant) stop() error                  { return v.f.Close() }
 type oursVariant struct {
 	rcv     receiver.Traces
 	headers bool
+	port    uint16 // when set, only connections to/from this port are parsed
 	mu      sync.Mutex
 	spans   int
 	seqs    map[string]map[string]struct{} // kind → seq set
@@ -115,6 +117,9 @@ func (v *oursVariant) start() error {
 	f := ebpfreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*ebpfreceiver.Config)
 	cfg.HTTP.CaptureHeaders = v.headers
+	if v.port != 0 {
+		cfg.Filter.IncludePorts = []uint16{v.port}
+	}
 	next, _ := consumer.NewTraces(func(_ context.Context, td ptrace.Traces) error {
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -162,7 +167,18 @@ type sample struct {
 	bpfNs    float64 // BPF run time per request
 }
 
-func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Duration) error {
+// benchPort is nginx's port, unless every connection on the node is to be
+// parsed: other work on a shared machine would otherwise count as ours.
+func benchPort(addr string, all bool) uint16 {
+	if all {
+		return 0
+	}
+	_, p, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(p)
+	return uint16(n)
+}
+
+func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Duration, allTraffic bool) error {
 	for _, bin := range []string{"nginx", "wrk"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found: apt-get install nginx-light wrk", bin)
@@ -177,7 +193,11 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 	defer restore()
 
 	fmt.Printf("ebpfbench: nginx (800 B file) on %s, wrk -t1 -c%d -d%s, %d rounds, variants alternated\n", addr, conns, dur, rounds)
-	variants := []variant{noneVariant{}, &floorVariant{}, &oursVariant{}}
+	port := benchPort(addr, allTraffic)
+	if port != 0 {
+		fmt.Printf("ebpfbench: the receiver parses only connections on port %d (filter.include_ports); -all-traffic parses everything on the node\n", port)
+	}
+	variants := []variant{noneVariant{}, &floorVariant{}, &oursVariant{port: port}}
 	results := map[string][]sample{}
 	for r := 0; r < rounds; r++ {
 		for _, v := range variants {
@@ -216,7 +236,7 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 		if err != nil {
 			return err
 		}
-		ours := &oursVariant{headers: true}
+		ours := &oursVariant{headers: true, port: port}
 		if err := ours.start(); err != nil {
 			return err
 		}
