@@ -414,3 +414,48 @@ func TestStartFailsClearlyWithBadTracefs(t *testing.T) {
 	assert.Contains(t, err.Error(), notDir)
 	require.NoError(t, rcv.Shutdown(context.Background()), "shutdown after a failed start")
 }
+
+// TestConnectionOpenBeforeStart: a keep-alive connection opened (and used)
+// before the receiver started is picked up mid-stream: its next request
+// becomes a span on both ends.
+func TestConnectionOpenBeforeStart(t *testing.T) {
+	requireRoot(t)
+	app := httpApp(t)
+	srv, addr := startProc(t, app, "server")
+	waitListening(t, addr)
+	host, port, _ := net.SplitHostPort(addr)
+	trigger := filepath.Join(t.TempDir(), "go")
+	script := fmt.Sprintf(`
+import os, socket, sys, time
+s = socket.create_connection((%q, %s))
+def get(path):
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data or not data.endswith(b"}"):
+        data += s.recv(65536)
+    return data
+get(b"/users/1")
+print("ready", flush=True)
+while not os.path.exists(%q):
+    time.sleep(0.05)
+get(b"/users/2")
+get(b"/users/3")
+`, host, port, trigger)
+	py, line := startProc(t, "python3", "-c", script)
+	require.Equal(t, "ready", line)
+	_, sink := startReceiver(t, nil)
+	require.NoError(t, os.WriteFile(trigger, nil, 0o644))
+	require.NoError(t, py.Wait())
+	server := waitSpans(t, sink, 2, func(s gotSpan) bool {
+		return s.span.Kind() == ptrace.SpanKindServer && resInt(s.res, "process.pid") == int64(srv.Process.Pid)
+	})
+	var paths []string
+	for _, s := range server {
+		paths = append(paths, strAttr(s.span, "url.path"))
+		assert.EqualValues(t, 200, intAttr(s.span, "http.response.status_code"))
+	}
+	assert.ElementsMatch(t, []string{"/users/2", "/users/3"}, paths)
+	waitSpans(t, sink, 2, func(s gotSpan) bool {
+		return s.span.Kind() == ptrace.SpanKindClient && resInt(s.res, "process.pid") == int64(py.Process.Pid)
+	})
+}
