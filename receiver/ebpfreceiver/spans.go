@@ -148,7 +148,7 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	span.SetEndTimestamp(pcommon.Timestamp(r.StartNs() + int64(r.Duration())))
 
 	a := span.Attributes()
-	n := 21 // the attributes below, so the map never grows
+	n := 18 // the attributes below, so the map never grows
 	if cfg.CaptureHeaders {
 		n += len(req.Headers)
 		if resp != nil {
@@ -162,7 +162,7 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 		a.PutStr("url.query", req.Query)
 	}
 	a.PutStr("http.route", route)
-	a.PutStr("network.protocol.name", "http")
+	// network.protocol.name is only required when it is not "http".
 	if req.Version != "" {
 		a.PutStr("network.protocol.version", req.Version)
 	}
@@ -194,10 +194,8 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 		a.PutStr("network.peer.address", b.addrString(remote.Addr()))
 		a.PutInt("network.peer.port", int64(remote.Port()))
 	}
-	if local.IsValid() {
-		a.PutStr("network.local.address", b.addrString(local.Addr()))
-		a.PutInt("network.local.port", int64(local.Port()))
-	}
+	// network.local.* (opt-in in semconv) would repeat server.* on server
+	// spans and client.* on client spans: left out.
 
 	switch r.Conn.Role {
 	case sockevent.RoleClient:
