@@ -25,3 +25,15 @@ func TestParseTraceparent(t *testing.T) {
 		t.Errorf("rejected a future version with extra fields")
 	}
 }
+
+func FuzzParseTraceparent(f *testing.F) {
+	f.Add("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	f.Add("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-future")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, v string) {
+		tid, pid, _, ok := parseTraceparent(v)
+		if ok && (tid.IsEmpty() || pid.IsEmpty()) {
+			t.Fatalf("accepted empty ids from %q", v)
+		}
+	})
+}

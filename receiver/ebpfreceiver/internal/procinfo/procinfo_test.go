@@ -92,3 +92,29 @@ func TestReaderFakeProc(t *testing.T) {
 		t.Fatalf("StartUnixNano = %d", in.StartUnixNano)
 	}
 }
+
+func FuzzParseCgroup(f *testing.F) {
+	f.Add("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1b2c3d4e_5f60_4718_8293_a4b5c6d7e8f9.slice/cri-containerd-4a1c2b3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9.scope")
+	f.Add("/system.slice/docker-4a1c2b3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9.scope")
+	f.Add("0::/")
+	f.Fuzz(func(t *testing.T, path string) {
+		cid, pod := ParseCgroup(path)
+		if cid != "" && (len(cid) != 64 || !isLowerHex(cid)) {
+			t.Fatalf("container id %q from %q", cid, path)
+		}
+		if pod != "" && len(pod) != 36 {
+			t.Fatalf("pod uid %q from %q", pod, path)
+		}
+		_ = cgroupPath([]byte(path))
+		_ = parseStartTime([]byte(path))
+	})
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !(s[i] >= '0' && s[i] <= '9' || s[i] >= 'a' && s[i] <= 'f') {
+			return false
+		}
+	}
+	return true
+}
