@@ -107,6 +107,14 @@ struct task_struct {
 	u64 self_exec_id;
 } __attribute__((preserve_access_index));
 
+/* x86-64: the user registers saved at syscall entry (the first three
+ * syscall arguments are di, si, dx). */
+struct pt_regs {
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+} __attribute__((preserve_access_index));
+
 struct in6_addr {
 	u8 s6_addr[16];
 };

@@ -35,6 +35,7 @@ func newFilterHandler(cfg FilterConfig, procs *procinfo.Reader, next sockevent.H
 func (f *filterHandler) OnOpen(o *sockevent.Open) {
 	// Read the process's /proc entry now, while it surely exists: a
 	// short-lived client (curl) may be gone by the time its span is built.
+	f.procs.NoteComm(o.ID.PID, o.Comm)
 	f.procs.Get(o.ID.PID)
 	if f.active && !f.keepConn(o) {
 		f.skipped[o.ID] = struct{}{}

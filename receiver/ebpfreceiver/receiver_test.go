@@ -241,6 +241,8 @@ func TestGoServerCurlClient(t *testing.T) {
 		return s.span.Kind() == ptrace.SpanKindClient && strAttr(s.span, "url.path") == "/users/42"
 	})
 	c := client[0].span
+	exe, _ := client[0].res.Attributes().Get("process.executable.name")
+	assert.Equal(t, "curl", exe.Str(), "a short-lived client keeps its executable name (from /proc or the kernel's comm)")
 	assert.Equal(t, "GET /users/{id}", c.Name())
 	assert.EqualValues(t, 200, intAttr(c, "http.response.status_code"))
 	assert.Equal(t, intAttr(u, "client.port"), intAttr(c, "client.port"), "both spans name the same client port")

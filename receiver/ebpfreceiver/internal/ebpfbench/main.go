@@ -298,6 +298,9 @@ func measure(v variant, addr string, dur time.Duration, conns int) (sample, erro
 	} else {
 		return s, fmt.Errorf("no Requests/sec in wrk output: %s", out)
 	}
+	if m := regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`).FindSubmatch(out); m != nil {
+		return s, fmt.Errorf("nginx answered errors (%s non-2xx): the benchmark would not measure 800 B responses", m[1])
+	}
 	if m := regexp.MustCompile(`(\d+) requests in`).FindSubmatch(out); m != nil {
 		s.requests, _ = strconv.ParseFloat(string(m[1]), 64)
 	}
@@ -369,6 +372,10 @@ func startNginx() (string, func(), error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
+	// MkdirTemp makes 0700; nginx's workers run as nobody and must read the file.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", nil, err
+	}
 	www := filepath.Join(dir, "www")
 	_ = os.MkdirAll(www, 0o755)
 	if err := os.WriteFile(filepath.Join(www, "index.html"), []byte(strings.Repeat("x", 799)+"\n"), 0o644); err != nil {

@@ -41,6 +41,7 @@ type Reader struct {
 
 	mu    sync.Mutex
 	cache map[uint32]*Info
+	comms map[uint32]string // pid → kernel comm, for processes gone from /proc
 
 	btimeOnce sync.Once
 	btime     int64 // boot time, Unix seconds
@@ -71,7 +72,7 @@ func NewReader(procRoot string, maxEntries int) *Reader {
 	if maxEntries <= 0 {
 		maxEntries = 16384
 	}
-	return &Reader{root: procRoot, max: maxEntries, cache: make(map[uint32]*Info)}
+	return &Reader{root: procRoot, max: maxEntries, cache: make(map[uint32]*Info), comms: make(map[uint32]string)}
 }
 
 // Get returns the Info of pid, reading /proc on a miss or when the cached
@@ -88,8 +89,11 @@ func (r *Reader) Get(pid uint32) *Info {
 
 	in := r.read(pid, start)
 	if start == 0 && in.ExeName == "" {
-		// Gone (or never there): nothing to remember; a later Get may
-		// find a new process with this pid.
+		// Gone (or never there): fall back on the comm the kernel gave us,
+		// and remember nothing; a later Get may find a new process.
+		r.mu.Lock()
+		in.ExeName = r.comms[pid]
+		r.mu.Unlock()
 		return in
 	}
 	r.mu.Lock()
@@ -106,6 +110,23 @@ func (r *Reader) Get(pid uint32) *Info {
 	r.cache[pid] = in
 	r.mu.Unlock()
 	return in
+}
+
+// NoteComm remembers the kernel's name (comm, at most 15 bytes) of pid, as
+// the socket tracer saw it: the executable name of a process that exits
+// before /proc is read (a curl, a cron job) comes from there.
+func (r *Reader) NoteComm(pid uint32, comm string) {
+	if comm == "" {
+		return
+	}
+	r.mu.Lock()
+	if r.comms[pid] != comm {
+		if len(r.comms) >= r.max {
+			clear(r.comms)
+		}
+		r.comms[pid] = comm
+	}
+	r.mu.Unlock()
 }
 
 // Forget drops pid from the cache (the process exited).

@@ -118,3 +118,17 @@ func isLowerHex(s string) bool {
 	}
 	return true
 }
+
+func TestNoteCommForGoneProcess(t *testing.T) {
+	r := NewReader(t.TempDir(), 4)
+	r.NoteComm(77, "curl")
+	if in := r.Get(77); in.ExeName != "curl" {
+		t.Fatalf("ExeName = %q, want the noted comm", in.ExeName)
+	}
+	for pid := uint32(100); pid < 120; pid++ {
+		r.NoteComm(pid, "x")
+	}
+	if len(r.comms) > 4 {
+		t.Fatalf("comms grew to %d, max 4", len(r.comms))
+	}
+}

@@ -70,13 +70,17 @@ type Open struct {
 	Remote   netip.AddrPort // zero when unknown
 	IPv6     bool           // AF_INET6 socket (IPv4-mapped addresses stay mapped)
 	Existing bool           // first seen on a data syscall, not on accept/connect
+	// Comm is the task's command name (at most 16 bytes, as in
+	// /proc/<pid>/comm) when the connection was accepted, connected or
+	// first seen: short-lived clients may be gone before /proc is read.
+	Comm string
 }
 
 // Data is one syscall's worth of bytes (or one message of a vectored call).
 type Data struct {
 	ID     ConnID
 	Dir    Direction
-	TimeNs int64 // wall clock, Unix ns, at syscall entry
+	TimeNs int64 // wall clock, Unix ns, at syscall exit (when the bytes moved)
 	// Pos is the offset of the first byte of this chunk in the connection's
 	// byte stream for Dir (starting at 0 when the tracer first saw the
 	// connection). A jump in Pos means chunks were lost.

@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 
@@ -31,7 +32,9 @@ const (
 	offRaddr = 48
 	offLport = 64
 	offRport = 66
-	openSize = 72
+	offComm  = 68
+	commSize = 16
+	openSize = 88
 
 	// struct ev_data_hdr
 	offPos      = 32
@@ -98,6 +101,7 @@ func (t *Tracer) dispatch(raw []byte) {
 		}
 		o.Local = addrPort(raw[offLaddr:offLaddr+16], le.Uint16(raw[offLport:]), o.IPv6)
 		o.Remote = addrPort(raw[offRaddr:offRaddr+16], le.Uint16(raw[offRport:]), o.IPv6)
+		o.Comm = cString(raw[offComm : offComm+commSize])
 		t.track(id)
 		t.nEvents.Add(1)
 		t.nOpen.Add(1)
@@ -170,6 +174,14 @@ func (t *Tracer) processExited(pid uint32, ts int64) {
 		t.nExitClosed.Add(1)
 		t.h.OnClose(c)
 	}
+}
+
+// cString returns b up to its first NUL byte.
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }
 
 // addrPort builds an address from a record; an all-zero address with port 0

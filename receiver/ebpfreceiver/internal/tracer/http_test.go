@@ -63,6 +63,8 @@ func testHTTP(t *testing.T, host string) {
 	assert.Equal(t, addr.Is6(), client.IPv6)
 	assert.Equal(t, addr, client.Local.Addr())
 	assert.NotZero(t, client.Local.Port())
+	// The comm is taken in BPF: curl is gone before /proc could be read.
+	assert.Equal(t, "curl", client.Comm)
 
 	// Server side: accept4() → RoleServer, addresses mirrored.
 	var server0 sockevent.Open
@@ -79,6 +81,7 @@ func testHTTP(t *testing.T, host string) {
 	assert.False(t, server0.Existing)
 	assert.Equal(t, serverAddr, server0.Local)
 	assert.Equal(t, addr.Is6(), server0.IPv6)
+	assert.True(t, strings.HasPrefix(server0.Comm, "python"), "server comm %q", server0.Comm)
 
 	rec.waitClosed(t, client.ID, server0.ID)
 

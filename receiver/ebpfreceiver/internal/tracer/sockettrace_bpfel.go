@@ -13,17 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type socketTraceArgs struct {
-	_    structs.HostLayout
-	Ts   uint64
-	Buf  uint64
-	Cnt  uint32
-	Fd   int32
-	Tgid uint32
-	Kind uint8
-	Pad  [3]uint8
-}
-
 type socketTraceConn struct {
 	_           structs.HostLayout
 	Gen         uint64
@@ -99,28 +88,13 @@ type socketTraceScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	socketTraceMapArgsStore         = "args_store"
 	socketTraceMapConns             = "conns"
 	socketTraceMapCountersMap       = "counters_map"
 	socketTraceMapEvents            = "events"
 	socketTraceMapExcludePids       = "exclude_pids"
 	socketTraceMapIncludePids       = "include_pids"
 	socketTraceMapScratchMap        = "scratch_map"
-	socketTraceProgEnterAccept      = "enter_accept"
-	socketTraceProgEnterAccept4     = "enter_accept4"
 	socketTraceProgEnterClose       = "enter_close"
-	socketTraceProgEnterConnect     = "enter_connect"
-	socketTraceProgEnterRead        = "enter_read"
-	socketTraceProgEnterReadv       = "enter_readv"
-	socketTraceProgEnterRecvfrom    = "enter_recvfrom"
-	socketTraceProgEnterRecvmmsg    = "enter_recvmmsg"
-	socketTraceProgEnterRecvmsg     = "enter_recvmsg"
-	socketTraceProgEnterSendfile64  = "enter_sendfile64"
-	socketTraceProgEnterSendmmsg    = "enter_sendmmsg"
-	socketTraceProgEnterSendmsg     = "enter_sendmsg"
-	socketTraceProgEnterSendto      = "enter_sendto"
-	socketTraceProgEnterWrite       = "enter_write"
-	socketTraceProgEnterWritev      = "enter_writev"
 	socketTraceProgExitAccept       = "exit_accept"
 	socketTraceProgExitAccept4      = "exit_accept4"
 	socketTraceProgExitConnect      = "exit_connect"
@@ -186,21 +160,7 @@ type socketTraceSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type socketTraceProgramSpecs struct {
-	EnterAccept      *ebpf.ProgramSpec `ebpf:"enter_accept"`
-	EnterAccept4     *ebpf.ProgramSpec `ebpf:"enter_accept4"`
 	EnterClose       *ebpf.ProgramSpec `ebpf:"enter_close"`
-	EnterConnect     *ebpf.ProgramSpec `ebpf:"enter_connect"`
-	EnterRead        *ebpf.ProgramSpec `ebpf:"enter_read"`
-	EnterReadv       *ebpf.ProgramSpec `ebpf:"enter_readv"`
-	EnterRecvfrom    *ebpf.ProgramSpec `ebpf:"enter_recvfrom"`
-	EnterRecvmmsg    *ebpf.ProgramSpec `ebpf:"enter_recvmmsg"`
-	EnterRecvmsg     *ebpf.ProgramSpec `ebpf:"enter_recvmsg"`
-	EnterSendfile64  *ebpf.ProgramSpec `ebpf:"enter_sendfile64"`
-	EnterSendmmsg    *ebpf.ProgramSpec `ebpf:"enter_sendmmsg"`
-	EnterSendmsg     *ebpf.ProgramSpec `ebpf:"enter_sendmsg"`
-	EnterSendto      *ebpf.ProgramSpec `ebpf:"enter_sendto"`
-	EnterWrite       *ebpf.ProgramSpec `ebpf:"enter_write"`
-	EnterWritev      *ebpf.ProgramSpec `ebpf:"enter_writev"`
 	ExitAccept       *ebpf.ProgramSpec `ebpf:"exit_accept"`
 	ExitAccept4      *ebpf.ProgramSpec `ebpf:"exit_accept4"`
 	ExitConnect      *ebpf.ProgramSpec `ebpf:"exit_connect"`
@@ -222,7 +182,6 @@ type socketTraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type socketTraceMapSpecs struct {
-	ArgsStore   *ebpf.MapSpec `ebpf:"args_store"`
 	Conns       *ebpf.MapSpec `ebpf:"conns"`
 	CountersMap *ebpf.MapSpec `ebpf:"counters_map"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
@@ -263,7 +222,6 @@ func (o *socketTraceObjects) Close() error {
 //
 // It can be passed to loadSocketTraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type socketTraceMaps struct {
-	ArgsStore   *ebpf.Map `ebpf:"args_store"`
 	Conns       *ebpf.Map `ebpf:"conns"`
 	CountersMap *ebpf.Map `ebpf:"counters_map"`
 	Events      *ebpf.Map `ebpf:"events"`
@@ -274,7 +232,6 @@ type socketTraceMaps struct {
 
 func (m *socketTraceMaps) Close() error {
 	return _SocketTraceClose(
-		m.ArgsStore,
 		m.Conns,
 		m.CountersMap,
 		m.Events,
@@ -300,21 +257,7 @@ type socketTraceVariables struct {
 //
 // It can be passed to loadSocketTraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type socketTracePrograms struct {
-	EnterAccept      *ebpf.Program `ebpf:"enter_accept"`
-	EnterAccept4     *ebpf.Program `ebpf:"enter_accept4"`
 	EnterClose       *ebpf.Program `ebpf:"enter_close"`
-	EnterConnect     *ebpf.Program `ebpf:"enter_connect"`
-	EnterRead        *ebpf.Program `ebpf:"enter_read"`
-	EnterReadv       *ebpf.Program `ebpf:"enter_readv"`
-	EnterRecvfrom    *ebpf.Program `ebpf:"enter_recvfrom"`
-	EnterRecvmmsg    *ebpf.Program `ebpf:"enter_recvmmsg"`
-	EnterRecvmsg     *ebpf.Program `ebpf:"enter_recvmsg"`
-	EnterSendfile64  *ebpf.Program `ebpf:"enter_sendfile64"`
-	EnterSendmmsg    *ebpf.Program `ebpf:"enter_sendmmsg"`
-	EnterSendmsg     *ebpf.Program `ebpf:"enter_sendmsg"`
-	EnterSendto      *ebpf.Program `ebpf:"enter_sendto"`
-	EnterWrite       *ebpf.Program `ebpf:"enter_write"`
-	EnterWritev      *ebpf.Program `ebpf:"enter_writev"`
 	ExitAccept       *ebpf.Program `ebpf:"exit_accept"`
 	ExitAccept4      *ebpf.Program `ebpf:"exit_accept4"`
 	ExitConnect      *ebpf.Program `ebpf:"exit_connect"`
@@ -334,21 +277,7 @@ type socketTracePrograms struct {
 
 func (p *socketTracePrograms) Close() error {
 	return _SocketTraceClose(
-		p.EnterAccept,
-		p.EnterAccept4,
 		p.EnterClose,
-		p.EnterConnect,
-		p.EnterRead,
-		p.EnterReadv,
-		p.EnterRecvfrom,
-		p.EnterRecvmmsg,
-		p.EnterRecvmsg,
-		p.EnterSendfile64,
-		p.EnterSendmmsg,
-		p.EnterSendmsg,
-		p.EnterSendto,
-		p.EnterWrite,
-		p.EnterWritev,
 		p.ExitAccept,
 		p.ExitAccept4,
 		p.ExitConnect,

@@ -1,11 +1,12 @@
 // Package tracer is the kernel side of the eBPF socket tracer: it loads the
 // BPF programs built from bpf/socket_trace.c, attaches them to the syscall
-// tracepoints of the socket syscalls (enter and exit of read, write, readv,
-// writev, recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg,
-// sendfile64, connect, accept and accept4; enter of close) and to
-// sched/sched_process_exit, and turns the records the programs write into a
-// ring buffer into sockevent.Open, sockevent.Data and sockevent.Close calls
-// on a sockevent.Handler.
+// tracepoints of the socket syscalls (exit of read, write, readv, writev,
+// recvfrom, sendto, recvmsg, sendmsg, recvmmsg, sendmmsg, sendfile64,
+// connect, accept and accept4, whose arguments are read from the saved user
+// registers at exit; enter of close) and to sched/sched_process_exit, and
+// turns the records the programs write into a ring buffer into
+// sockevent.Open, sockevent.Data and sockevent.Close calls on a
+// sockevent.Handler.
 //
 // Only AF_INET and AF_INET6 sockets are traced (TCP and UDP alike). The
 // calling process (the collector) is never traced; Config.IncludePIDs and
@@ -27,9 +28,13 @@
 // ring fills up): the BPF side does not wake the reader for every record.
 // See the design notes at the top of bpf/socket_trace.c.
 //
-// Kernel: 5.12 or newer with BTF (ring buffer, task local storage in
-// tracing programs, bpf_get_current_task_btf, BPF atomics); on 6.2+ the
-// socket check uses bpf_rdonly_cast instead of probe reads.
+// Data.TimeNs is taken at the syscall's exit. Open.Comm is the task's comm
+// read in BPF when the Open is made.
+//
+// Kernel: 5.15 or newer with BTF (ring buffer, bpf_task_pt_regs,
+// bpf_get_current_task_btf, BPF atomics), x86-64 (arguments from pt_regs
+// di/si/dx); on 6.2+ the socket check uses bpf_rdonly_cast instead of probe
+// reads.
 //
 // StartFloor attaches a counting-only program to the same tracepoints; it is
 // the "floor" the benchmarks compare the tracer with (see PERFORMANCE.md).
@@ -142,8 +147,8 @@ func (c *Config) Validate() error {
 // ProgramStatus describes one BPF program and its tracepoint, for a start-up
 // log.
 type ProgramStatus struct {
-	Name       string // BPF program name, e.g. "enter_read"
-	Tracepoint string // "syscalls/sys_enter_read"
+	Name       string // BPF program name, e.g. "exit_read"
+	Tracepoint string // "syscalls/sys_exit_read"
 	Attached   bool
 	Err        error // why it is not attached
 }
@@ -180,7 +185,7 @@ type Stats struct {
 	DropRingbufClose uint64 // ring full: Close lost
 	DropRingbufExit  uint64 // ring full: process exit lost (its connections stay open)
 	DropDataBytes    uint64 // Size of the lost Data records
-	DropArgsMapFull  uint64 // per-thread syscall args map full: call not traced
+	DropArgsMapFull  uint64 // always 0: the syscall args are read at exit, no per-thread map
 	DropConnMapFull  uint64 // connection map update failed: call not traced
 	DropNoScratch    uint64 // no scratch buffer (should never happen)
 
@@ -366,9 +371,8 @@ func (t *Tracer) fillPIDMaps(coll *ebpf.Collection) error {
 	return nil
 }
 
-// attach attaches every program to its tracepoint, exit programs first (an
-// exit program only acts on arguments its enter program stashed). A
-// tracepoint missing from this kernel is reported in Programs() and skipped;
+// attach attaches every program to its tracepoint, exit programs first, in
+// a stable order. A tracepoint missing from this kernel is reported in Programs() and skipped;
 // any other failure fails Start.
 func (t *Tracer) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) error {
 	var progs []ProgramStatus

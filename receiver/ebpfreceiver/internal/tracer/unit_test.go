@@ -92,6 +92,7 @@ func TestDispatch(t *testing.T) {
 	copy(o[offRaddr:], []byte{10, 1, 2, 3})
 	binary.LittleEndian.PutUint16(o[offLport:], 8080)
 	binary.LittleEndian.PutUint16(o[offRport:], 50000)
+	copy(o[offComm:], "nginx")
 	tr.dispatch(o)
 
 	o6 := hdr(evOpen, uint8(sockevent.RoleUnknown), 1, 42, 8, afInet6, 556, 11, openSize)
@@ -123,7 +124,7 @@ func TestDispatch(t *testing.T) {
 	assert.Equal(t, sockevent.Open{
 		ID: id, TimeNs: 1010, Role: sockevent.RoleServer,
 		Local:  netip.MustParseAddrPort("127.0.0.1:8080"),
-		Remote: netip.MustParseAddrPort("10.1.2.3:50000"),
+		Remote: netip.MustParseAddrPort("10.1.2.3:50000"), Comm: "nginx",
 	}, rec.opens[0])
 	assert.Equal(t, sockevent.Open{
 		ID: sockevent.ConnID{PID: 42, FD: 8, Gen: 556}, TimeNs: 1011,
