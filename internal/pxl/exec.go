@@ -198,6 +198,13 @@ func (x *executor) scan(s *scanNode, pred Expr) (*frame, error) {
 			f.n += n
 			return x.ctx.Err()
 		}
+		if keep, ok := keepCmpConst(pred, f.names, rec); ok {
+			for i := range f.names {
+				appendArrowRows(f.cols[i], rec.Column(i), keep)
+			}
+			f.n += len(keep)
+			return x.ctx.Err()
+		}
 		bf := &frame{n: n}
 		for i, name := range f.names {
 			if predCols[name] {
@@ -241,6 +248,95 @@ func (x *executor) scan(s *scanNode, pred Expr) (*frame, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// keepCmpConst handles the most common pushed-down filter, an INT64 or
+// TIME64NS column compared with a constant (df[df.resp_status >= 500]): it
+// reads the Arrow values in place and returns the rows that pass, without
+// converting the column or building a mask. ok is false for any other
+// predicate, which the general path evaluates.
+func keepCmpConst(pred Expr, names []string, rec arrow.RecordBatch) (keep []int32, ok bool) {
+	b, isBin := pred.(*binExpr)
+	if !isBin || !isCmp(b.op) {
+		return nil, false
+	}
+	op := b.op
+	c, isCol := b.l.(*colRef)
+	k, isLit := b.r.(*lit)
+	if !isCol || !isLit {
+		if c, isCol = b.r.(*colRef); !isCol {
+			return nil, false
+		}
+		if k, isLit = b.l.(*lit); !isLit {
+			return nil, false
+		}
+		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op] // k < col: col > k
+	}
+	intLike := func(t Type) bool { return t == TypeInt64 || t == TypeTime }
+	if !intLike(c.t) || !intLike(k.v.t) || !k.v.konst || len(k.v.I) == 0 {
+		return nil, false
+	}
+	for i, name := range names {
+		if name != c.name {
+			continue
+		}
+		switch a := rec.Column(i).(type) {
+		case *array.Int64:
+			if a.NullN() == 0 {
+				return keepCmp(a.Int64Values(), op, k.v.I[0]), true
+			}
+		case *array.Timestamp:
+			if a.NullN() == 0 {
+				return keepCmp(a.TimestampValues(), op, arrow.Timestamp(k.v.I[0])), true
+			}
+		}
+		return nil, false
+	}
+	return nil, false
+}
+
+// keepCmp returns the positions i where vals[i] op k.
+func keepCmp[T ~int64](vals []T, op string, k T) []int32 {
+	keep := make([]int32, 0, len(vals)/8)
+	switch op {
+	case "==":
+		for i, v := range vals {
+			if v == k {
+				keep = append(keep, int32(i))
+			}
+		}
+	case "!=":
+		for i, v := range vals {
+			if v != k {
+				keep = append(keep, int32(i))
+			}
+		}
+	case "<":
+		for i, v := range vals {
+			if v < k {
+				keep = append(keep, int32(i))
+			}
+		}
+	case "<=":
+		for i, v := range vals {
+			if v <= k {
+				keep = append(keep, int32(i))
+			}
+		}
+	case ">":
+		for i, v := range vals {
+			if v > k {
+				keep = append(keep, int32(i))
+			}
+		}
+	case ">=":
+		for i, v := range vals {
+			if v >= k {
+				keep = append(keep, int32(i))
+			}
+		}
+	}
+	return keep
 }
 
 // timeBounds returns the range [lo, hi) of time_ that a filter allows, from
