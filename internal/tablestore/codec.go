@@ -34,7 +34,7 @@ func newCodec(kind Compression) (*codec, error) {
 	switch kind {
 	case CompressionZstd:
 		c.zenc, err = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedDefault),
+			zstd.WithEncoderLevel(zstd.SpeedFastest),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithEncoderCRC(false),
 			zstd.WithZeroFrames(true))
@@ -118,6 +118,10 @@ func fewChanges(b []byte) bool {
 	return true
 }
 
+// lzMinLen is the smallest part worth an LZ coder: below it the per-call
+// setup costs more CPU than the few bytes it could save per batch.
+const lzMinLen = 1024
+
 // compress appends the compressed form of src to dst, using the coders the
 // hint allows and keeping the smallest result. It returns compNone (and
 // appends src itself) when nothing saves at least 1/16.
@@ -144,7 +148,7 @@ func (c *codec) compress(dst, src []byte, hint uint8) ([]byte, uint8) {
 	if hint&hintRuns != 0 && fewChanges(src) {
 		hint |= hintGeneral
 	}
-	if hint&hintGeneral != 0 {
+	if hint&hintGeneral != 0 && len(src) >= lzMinLen {
 		switch c.kind {
 		case CompressionZstd:
 			out := c.zenc.EncodeAll(src, dst)

@@ -258,7 +258,25 @@ func decodeInt64s(out []int64, enc uint8, parts [][]byte) error {
 			values[i] = v
 			p += k
 		}
-		if p != len(hdr) || len(parts[1]) != n {
+		if p != len(hdr) {
+			return errCorrupt
+		}
+		if b := indexBits(int(cnt)); b > 0 {
+			if len(parts[1]) != packedLen(n, b) {
+				return errCorrupt
+			}
+			mask := byte(1)<<b - 1
+			per := 8 / b
+			for i := range out {
+				x := parts[1][i/per] >> (uint(i%per) * uint(b)) & mask
+				if uint64(x) >= cnt {
+					return errCorrupt
+				}
+				out[i] = values[x]
+			}
+			return nil
+		}
+		if len(parts[1]) != n {
 			return errCorrupt
 		}
 		for i, b := range parts[1] {
@@ -319,6 +337,26 @@ func allZero(b []byte) bool {
 	return true
 }
 
+// unpackIndexes reads len(idx) indexes of b bits each (LSB first) from src,
+// which holds packedLen(len(idx), b) bytes.
+func unpackIndexes(idx []uint32, src []byte, b int) {
+	per := 8 / b
+	mask := uint32(1)<<b - 1
+	full := len(idx) / per
+	for j, c := range src[:full] {
+		x := uint32(c)
+		for k := range per {
+			idx[j*per+k] = x >> (uint(k * b)) & mask
+		}
+	}
+	if full < len(src) {
+		x := uint32(src[full])
+		for i := full * per; i < len(idx); i++ {
+			idx[i] = x >> (uint((i - full*per) * b)) & mask
+		}
+	}
+}
+
 // parseDict reads an encDict column: the dictionary part, then index planes.
 func parseDict(parts [][]byte, n int) ([][]byte, []uint32, error) {
 	if len(parts) < 2 || len(parts) > 5 {
@@ -355,11 +393,23 @@ func parseDict(parts [][]byte, n int) ([][]byte, []uint32, error) {
 	if len(parts)-1 != indexWidth(int(cnt)) {
 		return nil, nil, errCorrupt
 	}
+	idx := make([]uint32, n)
+	if b := indexBits(int(cnt)); b > 0 {
+		if len(parts[1]) != packedLen(n, b) {
+			return nil, nil, errCorrupt
+		}
+		unpackIndexes(idx, parts[1], b)
+		for _, x := range idx {
+			if uint64(x) >= cnt {
+				return nil, nil, errCorrupt
+			}
+		}
+		return entries, idx, nil
+	}
 	u := make([]uint64, n)
 	if err := readPlanes(u, parts[1:]); err != nil {
 		return nil, nil, err
 	}
-	idx := make([]uint32, n)
 	for i, x := range u {
 		if x >= cnt {
 			return nil, nil, errCorrupt

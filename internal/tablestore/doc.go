@@ -25,10 +25,12 @@
 // column is encoded on its own (constants; integers as a small dictionary or
 // as byte planes of frame-of-reference values or deltas; bitmaps;
 // dictionaries for repeated strings; raw 16/8-byte trace/span IDs) into
-// parts that are compressed on their own: text with zstd (or lz4), byte
-// planes and dictionary indices with pure Huffman coding (klauspost huff0)
-// where LZ matching would only find useless short matches, raw when nothing
-// helps. A scan decompresses only the columns it reads, with shared,
+// parts that are compressed on their own: text with zstd at its fastest
+// level (or lz4), byte planes and dictionary indices (bit-packed, 2 to 8 per
+// byte, for dictionaries of at most 16 entries) with pure Huffman coding
+// (klauspost huff0) where LZ matching would only find useless short
+// matches, raw when nothing helps (and parts under 1 KiB never go through
+// an LZ coder). A scan decompresses only the columns it reads, with shared,
 // reusable decoders. Each batch keeps its min/max time (the time index), so
 // a scan for the last five minutes touches only the batches that overlap.
 //

@@ -20,12 +20,14 @@ import (
 //	            value (or, with flagDelta, the difference to the previous
 //	            value; d[0] = 0 and the first value is in the header)
 //	encIntDict  ints with at most 256 distinct values. part 0: uvarint count,
-//	            count zigzag varints; parts 1..w: index byte planes
+//	            count zigzag varints; part 1: the indexes (see appendIndexes:
+//	            packed 1, 2 or 4 bits each when count <= 16, else one byte)
 //	encBitmap   bools. part 0: LSB-first bitmap (the Arrow layout)
 //	encRaw      IDs. part 0: w bytes per row
 //	encPlain    strings. part 0: uvarint lengths; part 1: the bytes
 //	encDict     strings. part 0: uvarint count, uvarint lengths, bytes;
-//	            parts 1..w: index byte planes
+//	            parts 1..w: the indexes (packed as for encIntDict when
+//	            count <= 16, else w byte planes)
 const (
 	encConst uint8 = iota + 1
 	encPlanes
@@ -104,15 +106,25 @@ func (p *partWriter) endHint(h uint8) {
 
 // encoder holds reusable scratch space for compaction.
 type encoder struct {
-	pw    partWriter
-	i64   []int64
-	u64   []uint64
-	idx   []uint32
-	out   []byte
-	views [][]byte
-	dict  map[string]uint32
-	idict map[int64]uint32
+	pw     partWriter
+	i64    []int64
+	u64    []uint64
+	idx    []uint32
+	out    []byte
+	views  [][]byte
+	dict   map[string]uint32
+	itab   *intTable
+	ivals  []int64
+	scache [64]strSlot
 }
+
+// strSlot caches one dictionary entry of encodeStrings (id+1; 0: empty).
+type strSlot struct {
+	s   []byte
+	id1 uint32
+}
+
+func strHash(s []byte) int { return int(hashBytes(s) >> (64 - 6)) }
 
 // encodeBatch compacts rows of h (in the given order) into a cold batch
 // allocated from h.mem.
@@ -279,47 +291,68 @@ func appendPlanes(p *partWriter, u []uint64, w int) {
 	}
 }
 
+// intTable is an open-addressing set of at most 256 int64 values (512
+// slots): cheaper than a Go map for the per-row lookups of encodeIntDict.
+type intTable struct {
+	keys [512]int64
+	ids  [512]uint16 // id+1; 0: empty slot
+}
+
 // encodeIntDict writes an integer dictionary when v has at most 256
 // distinct values.
 func (e *encoder) encodeIntDict(v []int64) bool {
-	if e.idict == nil {
-		e.idict = make(map[int64]uint32, 256)
+	if e.itab == nil {
+		e.itab = new(intTable)
 	}
-	clear(e.idict)
-	var values []int64
+	t := e.itab
+	clear(t.ids[:])
+	values := e.ivals[:0]
 	if cap(e.u64) < len(v) {
 		e.u64 = make([]uint64, len(v))
 	}
 	idx := e.u64[:len(v)]
-	last, lastID := v[0], uint32(0)
+	last, lastID := v[0], uint64(0)
 	values = append(values, v[0])
-	e.idict[v[0]] = 0
+	t.keys[intSlot(v[0])], t.ids[intSlot(v[0])] = v[0], 1
 	for i, x := range v {
 		if x == last {
-			idx[i] = uint64(lastID)
+			idx[i] = lastID
 			continue
 		}
-		id, ok := e.idict[x]
-		if !ok {
-			if len(values) == 256 {
-				return false
+		h := intSlot(x)
+		for {
+			id1 := t.ids[h]
+			if id1 == 0 {
+				if len(values) == 256 {
+					e.ivals = values
+					return false
+				}
+				values = append(values, x)
+				t.keys[h], t.ids[h] = x, uint16(len(values))
+				lastID = uint64(len(values) - 1)
+				break
 			}
-			id = uint32(len(values))
-			values = append(values, x)
-			e.idict[x] = id
+			if t.keys[h] == x {
+				lastID = uint64(id1 - 1)
+				break
+			}
+			h = (h + 1) & 511
 		}
-		idx[i] = uint64(id)
-		last, lastID = x, id
+		idx[i] = lastID
+		last = x
 	}
+	e.ivals = values
 	p := &e.pw
 	p.raw = binary.AppendUvarint(p.raw, uint64(len(values)))
 	for _, x := range values {
 		p.raw = binary.AppendVarint(p.raw, x)
 	}
 	p.end()
-	appendPlanes(p, idx, 1)
+	appendIndexes(p, idx, len(values))
 	return true
 }
+
+func intSlot(x int64) uint64 { return (uint64(x) * 0x9E3779B97F4A7C15) >> 55 }
 
 func (e *encoder) encodeBools(s colSource) uint8 {
 	p := &e.pw
@@ -424,12 +457,19 @@ func (e *encoder) encodeStrings(v [][]byte) uint8 {
 	}
 	useDict := len(entries)*2 <= sample
 	if useDict {
+		clear(e.scache[:])
 		e.idx = e.idx[:0]
 		var prev []byte
 		var prevID uint32
 		for i, s := range v {
 			if i > 0 && string(s) == string(prev) {
 				e.idx = append(e.idx, prevID)
+				continue
+			}
+			slot := &e.scache[strHash(s)]
+			if slot.id1 != 0 && string(slot.s) == string(s) {
+				e.idx = append(e.idx, slot.id1-1)
+				prev, prevID = s, slot.id1-1
 				continue
 			}
 			id, ok := e.dict[bstr(s)]
@@ -442,11 +482,13 @@ func (e *encoder) encodeStrings(v [][]byte) uint8 {
 					break
 				}
 			}
+			slot.s, slot.id1 = s, id+1
 			e.idx = append(e.idx, id)
 			prev, prevID = s, id
 		}
 	}
 	clear(e.dict)
+	clear(e.scache[:]) // do not keep the batch's memory alive
 	if !useDict {
 		for _, s := range v {
 			p.raw = binary.AppendUvarint(p.raw, uint64(len(s)))
@@ -480,7 +522,69 @@ func (e *encoder) appendDict(entries [][]byte, idx []uint32) {
 	for i, x := range idx {
 		u[i] = uint64(x)
 	}
-	appendPlanes(p, u, indexWidth(len(entries)))
+	appendIndexes(p, u, len(entries))
+}
+
+// indexBits is the number of bits of a packed index for a dictionary of n
+// entries, or 0 when n > 16 (indexes are then byte planes).
+func indexBits(n int) int {
+	switch {
+	case n <= 2:
+		return 1
+	case n <= 4:
+		return 2
+	case n <= 16:
+		return 4
+	}
+	return 0
+}
+
+// packedLen is the length of n indexes packed with b bits each.
+func packedLen(n, b int) int { return (n*b + 7) / 8 }
+
+// appendIndexes writes the dictionary indexes u (of a dictionary of cnt
+// entries): one part of 8/b indexes per byte (LSB first) for small
+// dictionaries, so that the Huffman coder sees a quarter or half as many
+// symbols, each carrying the joint statistics of its indexes; byte planes
+// otherwise.
+func appendIndexes(p *partWriter, u []uint64, cnt int) {
+	b := indexBits(cnt)
+	if b == 0 {
+		appendPlanes(p, u, indexWidth(cnt))
+		return
+	}
+	n := len(u)
+	m := packedLen(n, b)
+	start := len(p.raw)
+	p.raw = growCap(p.raw, m)[:start+m]
+	dst := p.raw[start:]
+	per := 8 / b
+	full := n / per
+	switch b {
+	case 4:
+		for j := range full {
+			x := u[2*j : 2*j+2 : 2*j+2]
+			dst[j] = byte(x[0] | x[1]<<4)
+		}
+	case 2:
+		for j := range full {
+			x := u[4*j : 4*j+4 : 4*j+4]
+			dst[j] = byte(x[0] | x[1]<<2 | x[2]<<4 | x[3]<<6)
+		}
+	default:
+		for j := range full {
+			x := u[8*j : 8*j+8 : 8*j+8]
+			dst[j] = byte(x[0] | x[1]<<1 | x[2]<<2 | x[3]<<3 | x[4]<<4 | x[5]<<5 | x[6]<<6 | x[7]<<7)
+		}
+	}
+	if full < m {
+		var last byte
+		for i, x := range u[full*per:] {
+			last |= byte(x) << (uint(i * b))
+		}
+		dst[full] = last
+	}
+	p.endHint(hintPlane)
 }
 
 // indexWidth is the number of index bytes for a dictionary of n entries.

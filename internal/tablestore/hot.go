@@ -1,7 +1,9 @@
 package tablestore
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -25,10 +27,10 @@ type hotCol struct {
 	dataLen int
 	doffs   abuf
 	ndict   int
-	dict    map[string]int32 // nil in detached copies
-	keys    []string         // dict: entry id -> key (owned copies)
-	cache   [16]dictSlot     // dict: recently used entries
-	goBytes int64            // estimate of Go-side memory (dict map)
+	dict    map[string]int32         // nil in detached copies
+	keys    []string                 // dict: entry id -> key (owned copies)
+	cache   [dictCacheSlots]dictSlot // dict: recently used entries
+	goBytes int64                    // estimate of Go-side memory (dict map)
 }
 
 // dictSlot caches one dictionary entry: its key, id+1 (0: empty) and the
@@ -41,11 +43,30 @@ type dictSlot struct {
 	id1  int32
 }
 
+// dictCacheSlots is the size of a dict column's entry cache.
+const dictCacheSlots = 32
+
+// dictHash is the cache slot of s (5 bits: dictCacheSlots).
 func dictHash(s string) int {
-	if len(s) == 0 {
-		return 0
+	return int(hashBytes(unsafe.Slice(unsafe.StringData(s), len(s))) >> (64 - 5))
+}
+
+// hashBytes mixes the length and the first, middle and last 8 bytes of b
+// (values often share a prefix and a suffix: addresses, process IDs,
+// numbered names, JSON headers).
+func hashBytes(b []byte) uint64 {
+	n := len(b)
+	var x uint64
+	if n >= 8 {
+		x = binary.LittleEndian.Uint64(b) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 29) ^
+			bits.RotateLeft64(binary.LittleEndian.Uint64(b[n/2-4:]), 13)
+	} else if n > 0 {
+		x = uint64(b[0]) | uint64(b[n-1])<<8 | uint64(b[n/2])<<16
 	}
-	return (len(s)*7 + int(s[0])*3 + int(s[len(s)-1])*5) & 15
+	x ^= uint64(n) << 40
+	x = (x ^ x>>31) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x
 }
 
 // lookup returns the dictionary id of s, adding it when new.
@@ -123,7 +144,7 @@ func (h *hotBatch) free() {
 		c.doffs.free(h.mem)
 		c.dict = nil
 		c.keys = nil
-		c.cache = [16]dictSlot{}
+		c.cache = [dictCacheSlots]dictSlot{}
 	}
 	h.n = 0
 }
@@ -135,7 +156,7 @@ func (h *hotBatch) reset() {
 	for i := range h.cols {
 		c := &h.cols[i]
 		c.dataLen, c.ndict, c.goBytes = 0, 0, 0
-		c.cache = [16]dictSlot{}
+		c.cache = [dictCacheSlots]dictSlot{}
 		if c.typ == TypeDict {
 			if c.dict == nil {
 				c.dict = make(map[string]int32)
@@ -221,23 +242,23 @@ func (h *hotBatch) appendBatch(b *Batch, lo, hi int) (bad int64) {
 			w := c.typ.idWidth()
 			copy(c.vals.b[n*w:], src.id[lo*w:hi*w])
 		case TypeString:
+			// Copy first, then check the copied bytes at once (in cache,
+			// one long run): almost always plain ASCII.
 			strs := src.s[lo:hi]
-			total := 0
-			for j, s := range strs {
-				if !utf8.ValidString(s) {
-					s = strings.ToValidUTF8(s, "\uFFFD")
-					strs[j] = s
-					bad++
+			start := c.dataLen
+			pos := h.copyStrings(c, strs, n)
+			if !isASCII(c.data.b[start:pos]) {
+				nbad := 0
+				for j, s := range strs {
+					if !utf8.ValidString(s) {
+						strs[j] = strings.ToValidUTF8(s, "\uFFFD")
+						nbad++
+					}
 				}
-				total += len(s)
-			}
-			c.data.ensure(h.mem, c.dataLen+total, h.step)
-			offs := i32s(c.vals.b)
-			d := c.data.b
-			pos := c.dataLen
-			for j, s := range strs {
-				pos += copy(d[pos:], s)
-				offs[n+j+1] = int32(pos)
+				if nbad > 0 {
+					bad += int64(nbad)
+					pos = h.copyStrings(c, strs, n)
+				}
 			}
 			c.dataLen = pos
 		case TypeDict:
@@ -252,6 +273,50 @@ func (h *hotBatch) appendBatch(b *Batch, lo, hi int) (bad int64) {
 	}
 	h.n += k
 	return bad
+}
+
+// copyStrings copies strs (rows n, n+1, ...) to the end of c's data (from
+// c.dataLen, which it does not move) and sets their offsets; it returns the
+// end of the copied bytes.
+func (h *hotBatch) copyStrings(c *hotCol, strs []string, n int) int {
+	total := 0
+	for _, s := range strs {
+		total += len(s)
+	}
+	c.data.ensure(h.mem, c.dataLen+total, h.step)
+	offs := i32s(c.vals.b)
+	d := c.data.b
+	pos := c.dataLen
+	for j, s := range strs {
+		pos += copy(d[pos:], s)
+		offs[n+j+1] = int32(pos)
+	}
+	return pos
+}
+
+// isASCII reports whether b has no byte >= 0x80: 32 bytes per step, one
+// branch per step.
+func isASCII(b []byte) bool {
+	const hi = 0x8080808080808080
+	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		x := binary.LittleEndian.Uint64(b[i:]) | binary.LittleEndian.Uint64(b[i+8:]) |
+			binary.LittleEndian.Uint64(b[i+16:]) | binary.LittleEndian.Uint64(b[i+24:])
+		if x&hi != 0 {
+			return false
+		}
+	}
+	for ; i+8 <= len(b); i += 8 {
+		if binary.LittleEndian.Uint64(b[i:])&hi != 0 {
+			return false
+		}
+	}
+	for ; i < len(b); i++ {
+		if b[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // addDict appends a new dictionary entry (the key as given, the value made
