@@ -169,6 +169,18 @@ func (s *Store) enqueue(t *Table, w *batch) {
 		w.release()
 		return
 	}
+	// Backpressure: at most one sealed batch waits for or is in compaction.
+	// When the worker falls behind, the appender waits for it instead of
+	// piling up uncompressed batches, so real memory stays within the budget
+	// plus one batch.
+	for !s.cfg.CompactInline && s.pending > 0 && !s.closed {
+		s.cond.Wait()
+	}
+	if s.closed {
+		s.mu.Unlock()
+		w.release()
+		return
+	}
 	s.pending++
 	if s.cfg.CompactInline {
 		s.mu.Unlock()

@@ -230,11 +230,14 @@ func testRetentionByBytes(t *testing.T, inline bool) {
 		st := tb.Stats()
 		require.LessOrEqual(t, st.Bytes, cfg.MaxBytes, "accounted bytes over budget")
 		// The real allocations may exceed the budget only while a batch is
-		// being compacted: by at most one batch.
-		require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes, "allocations over budget + one batch")
+		// being compacted (by at most one batch) and, at the same moment, a
+		// hot column grows by reallocation (old and new buffers held for the
+		// copy: at most half a batch more). Compaction is backpressured, so
+		// this does not grow with load.
+		require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes*3/2, "allocations over budget + 1.5 batches")
 	}
 	s.Flush()
-	require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes)
+	require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes*3/2)
 	st := tb.Stats()
 	require.Positive(t, st.BatchesEvictedByBytes)
 	require.Zero(t, st.BatchesEvictedByTime)
