@@ -491,33 +491,15 @@ func groupIDs(keys []*vec, n, maxGroups int) (gid []int32, first []int32, err er
 		}
 		return gid, first, nil
 	case len(keys) == 1 && keys[0].t == TypeString:
-		m := map[string]int32{}
-		for i, s := range keys[0].S {
-			g, ok := m[s]
-			if !ok {
-				g = int32(len(first))
-				if int(g) >= maxGroups {
-					return nil, nil, tooMany
-				}
-				m[s] = g
-				first = append(first, int32(i))
-			}
-			gid[i] = g
+		first, ok := groupOneKey(keys[0].S, gid, first, maxGroups)
+		if !ok {
+			return nil, nil, tooMany
 		}
 		return gid, first, nil
 	case len(keys) == 1 && (keys[0].t == TypeInt64 || keys[0].t == TypeTime):
-		m := map[int64]int32{}
-		for i, s := range keys[0].I {
-			g, ok := m[s]
-			if !ok {
-				g = int32(len(first))
-				if int(g) >= maxGroups {
-					return nil, nil, tooMany
-				}
-				m[s] = g
-				first = append(first, int32(i))
-			}
-			gid[i] = g
+		first, ok := groupOneKey(keys[0].I, gid, first, maxGroups)
+		if !ok {
+			return nil, nil, tooMany
 		}
 		return gid, first, nil
 	}
@@ -662,4 +644,24 @@ func (x *executor) merge(p *mergeNode) (*frame, error) {
 	side(l, li, p.left.fields(), p.lOut)
 	side(r, ri, p.right.fields(), p.rOut)
 	return out, nil
+}
+
+// groupOneKey numbers the distinct values of one key column in order of
+// first appearance: gid[i] is row i's group, first[g] the first row of
+// group g. It reports false past maxGroups groups.
+func groupOneKey[K comparable](vals []K, gid, first []int32, maxGroups int) ([]int32, bool) {
+	m := map[K]int32{}
+	for i, v := range vals {
+		g, ok := m[v]
+		if !ok {
+			g = int32(len(first))
+			if int(g) >= maxGroups {
+				return nil, false
+			}
+			m[v] = g
+			first = append(first, int32(i))
+		}
+		gid[i] = g
+	}
+	return first, true
 }
