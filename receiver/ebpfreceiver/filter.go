@@ -88,14 +88,10 @@ func (f *filterHandler) keepConn(o *sockevent.Open) bool {
 		len(f.cfg.ExcludeContainers)+len(f.cfg.IncludeCgroups)+len(f.cfg.ExcludeCgroups) == 0 {
 		return true
 	}
-	return f.keepProcess(f.procs.Get(o.ID.PID))
+	return keepProcess(f.cfg, f.procs.Get(o.ID.PID))
 }
 
-// keepProcess decides for one process; exported for tests through the type.
-func (f *filterHandler) keepProcess(in *procinfo.Info) bool {
-	return keepProcess(f.cfg, in)
-}
-
+// keepProcess applies the executable, container and cgroup rules to one process.
 func keepProcess(cfg FilterConfig, in *procinfo.Info) bool {
 	for _, e := range cfg.ExcludeExecutables {
 		if e == in.ExeName {
