@@ -30,14 +30,16 @@ type spanBuilder struct {
 	hostName string
 	max      int
 
-	mu       sync.Mutex
-	rng      *rand.ChaCha8
-	addrs    map[netip.Addr]string
-	td       ptrace.Traces
-	byPID    map[uint32]ptrace.SpanSlice
-	pending  int
-	dropped  uint64
-	produced uint64
+	mu    sync.Mutex
+	rng   *rand.ChaCha8
+	addrs map[netip.Addr]string
+	// header name → attribute key, for requests and responses
+	reqHeaderKeys, respHeaderKeys map[string]string
+	td                            ptrace.Traces
+	byPID                         map[uint32]ptrace.SpanSlice
+	pending                       int
+	dropped                       uint64
+	produced                      uint64
 }
 
 func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spanBuilder {
@@ -45,7 +47,8 @@ func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spa
 	var seed [32]byte
 	_, _ = crand.Read(seed[:])
 	b := &spanBuilder{cfg: cfg, procs: procs, hostName: host, max: maxPending,
-		rng: rand.NewChaCha8(seed), addrs: make(map[netip.Addr]string)}
+		rng: rand.NewChaCha8(seed), addrs: make(map[netip.Addr]string),
+		reqHeaderKeys: make(map[string]string), respHeaderKeys: make(map[string]string)}
 	b.reset()
 	return b
 }
@@ -222,9 +225,9 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	}
 
 	if cfg.CaptureHeaders {
-		putHeaders(a, "http.request.header.", req.Headers)
+		b.putHeaders(a, b.reqHeaderKeys, "http.request.header.", req.Headers)
 		if resp != nil {
-			putHeaders(a, "http.response.header.", resp.Headers)
+			b.putHeaders(a, b.respHeaderKeys, "http.response.header.", resp.Headers)
 		}
 	}
 	if cfg.CaptureBodies {
@@ -250,17 +253,41 @@ func hostOnly(h string) string {
 
 // putHeaders adds headers as semconv string-slice attributes
 // (http.request.header.<lower-case name>), repeated headers in order.
-func putHeaders(a pcommon.Map, prefix string, hs []http1.Header) {
-	for _, h := range hs {
-		key := prefix + strings.ToLower(h.Name)
-		var sl pcommon.Slice
-		if v, ok := a.Get(key); ok && v.Type() == pcommon.ValueTypeSlice {
-			sl = v.Slice()
-		} else {
-			sl = a.PutEmptySlice(key)
+// Attribute keys come from keys (header name as sent → key), a small
+// bounded cache: a node sees few distinct header names, and building the key
+// (lower-casing, concatenation) allocated twice per header.
+func (b *spanBuilder) putHeaders(a pcommon.Map, keys map[string]string, prefix string, hs []http1.Header) {
+	for i, h := range hs {
+		key, ok := keys[h.Name]
+		if !ok {
+			key = prefix + strings.ToLower(h.Name)
+			if len(keys) >= maxHeaderKeys {
+				clear(keys)
+			}
+			keys[strings.Clone(h.Name)] = key
 		}
-		sl.AppendEmpty().SetStr(h.Value)
+		// Only a repeated header needs the lookup of an earlier value.
+		if repeated(hs[:i], h.Name) {
+			if v, ok := a.Get(key); ok && v.Type() == pcommon.ValueTypeSlice {
+				v.Slice().AppendEmpty().SetStr(h.Value)
+				continue
+			}
+		}
+		a.PutEmptySlice(key).AppendEmpty().SetStr(h.Value)
 	}
+}
+
+// maxHeaderKeys bounds each header-key cache.
+const maxHeaderKeys = 256
+
+// repeated reports whether a header named name is among earlier.
+func repeated(earlier []http1.Header, name string) bool {
+	for _, e := range earlier {
+		if len(e.Name) == len(name) && strings.EqualFold(e.Name, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func capString(b string, n int) string {

@@ -77,7 +77,7 @@ func runLoadgen(args []string) error {
 					br = bufio.NewReaderSize(c, 64<<10)
 				}
 				t0 := time.Now()
-				_, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nX-Seq: %d\r\nUser-Agent: ebpfbench\r\n\r\n", *path, *addr, i)
+				_, err := fmt.Fprintf(c, "GET %s?seq=%d HTTP/1.1\r\nHost: %s\r\nX-Seq: %d\r\nUser-Agent: ebpfbench\r\n\r\n", *path, i, *addr, i)
 				if err == nil {
 					err = readResponse(br)
 				}

@@ -54,6 +54,9 @@ func main() {
 	rates := flag.String("rates", "1000,2000,5000", "fixed rates for the capture-ratio runs")
 	perRate := flag.Duration("capture-seconds", 4*time.Second, "length of each capture-ratio run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	progStats = flag.Bool("progstats", false, "print each BPF program's runs and ns per request")
+	captureHeaders := flag.Bool("capture-headers", false, "capture-ratio runs with http.capture_headers on")
+	idle := flag.Duration("idle", 3*time.Second, "measure the receiver's CPU with no benchmark traffic for this long (0: skip)")
 	allTraffic := flag.Bool("all-traffic", false, "parse every connection on the node, not only the benchmark's")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -66,12 +69,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ebpfbench loads eBPF programs: run it as root")
 		os.Exit(1)
 	}
-	if err := run(*rounds, *dur, *conns, *rates, *perRate, *allTraffic); err != nil {
+	if err := run(*rounds, *dur, *conns, *rates, *perRate, *allTraffic, *captureHeaders, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "ebpfbench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
+
+// progStats selects the per-program breakdown of BPF time.
+var progStats *bool
 
 // variant is one thing attached (or nothing) during a wrk run.
 type variant interface {
@@ -131,12 +137,20 @@ func (v *oursVariant) start() error {
 				for k := 0; k < spans.Len(); k++ {
 					v.spans++
 					s := spans.At(k)
-					if seq, ok := s.Attributes().Get("http.request.header.x-seq"); ok && seq.Slice().Len() > 0 {
+					// The loadgen puts the sequence number in the
+					// query (seq=N) and in an X-Seq header.
+					seq := ""
+					if q, ok := s.Attributes().Get("url.query"); ok {
+						seq = strings.TrimPrefix(q.Str(), "seq=")
+					} else if h, ok := s.Attributes().Get("http.request.header.x-seq"); ok && h.Slice().Len() > 0 {
+						seq = h.Slice().At(0).AsString()
+					}
+					if seq != "" {
 						kind := "server"
 						if s.Kind() == ptrace.SpanKindClient {
 							kind = "client"
 						}
-						v.seqs[kind][seq.Slice().At(0).AsString()] = struct{}{}
+						v.seqs[kind][seq] = struct{}{}
 					}
 				}
 			}
@@ -178,7 +192,8 @@ func benchPort(addr string, all bool) uint16 {
 	return uint16(n)
 }
 
-func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Duration, allTraffic bool) error {
+func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Duration, allTraffic bool,
+	captureHeaders bool, idle time.Duration) error {
 	for _, bin := range []string{"nginx", "wrk"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found: apt-get install nginx-light wrk", bin)
@@ -223,7 +238,20 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 	}
 
 	fmt.Println()
-	fmt.Println("capture ratio: sequence-numbered requests (X-Seq header) from a separate loadgen process, keep-alive, fixed rate")
+	fmt.Printf("capture ratio: sequence-numbered requests (?seq=N) from a separate loadgen process, keep-alive, fixed rate, header capture %v\n", captureHeaders)
+	if idle > 0 {
+		ours := &oursVariant{headers: captureHeaders, port: port}
+		if err := ours.start(); err != nil {
+			return err
+		}
+		time.Sleep(300 * time.Millisecond)
+		cpu0 := cpuTime()
+		t0 := time.Now()
+		time.Sleep(idle)
+		cpu := (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds() * 100
+		_ = ours.stop()
+		fmt.Printf("idle (receiver running, no benchmark traffic, %v): collector CPU %.2f%%\n", idle, cpu)
+	}
 	fmt.Println("| rate req/s | sent ok | server spans with seq | client spans with seq | server ratio | client ratio | collector CPU % | CPU % per 1k req/s | p99 µs none | p99 µs ours |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, rs := range strings.Split(rates, ",") {
@@ -236,7 +264,7 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 		if err != nil {
 			return err
 		}
-		ours := &oursVariant{headers: true, port: port}
+		ours := &oursVariant{headers: captureHeaders, port: port}
 		if err := ours.start(); err != nil {
 			return err
 		}
@@ -283,6 +311,7 @@ func measure(v variant, addr string, dur time.Duration, conns int) (sample, erro
 	time.Sleep(300 * time.Millisecond)
 	ids := v.programIDs()
 	rt0, _ := bpfRuntime(ids)
+	ps0 := bpfProgStats(ids)
 	cpu0 := cpuTime()
 	t0 := time.Now()
 	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+dur.String(), "http://"+addr+"/index.html").CombinedOutput()
@@ -306,6 +335,9 @@ func measure(v variant, addr string, dur time.Duration, conns int) (sample, erro
 	}
 	if s.requests > 0 {
 		s.bpfNs = float64(rt1-rt0) / s.requests
+		if *progStats {
+			printProgStats(v.name(), ps0, bpfProgStats(ids), s.requests)
+		}
 	}
 	return s, nil
 }
@@ -325,6 +357,50 @@ func bpfRuntime(ids []ebpf.ProgramID) (time.Duration, error) {
 		total += st.Runtime
 	}
 	return total, nil
+}
+
+// progStat is one program's run time and run count.
+type progStat struct {
+	runtime time.Duration
+	runs    uint64
+}
+
+// bpfProgStats reads each program's stats, keyed by program name.
+func bpfProgStats(ids []ebpf.ProgramID) map[string]progStat {
+	out := map[string]progStat{}
+	for _, id := range ids {
+		p, err := ebpf.NewProgramFromID(id)
+		if err != nil {
+			continue
+		}
+		st, err := p.Stats()
+		info, ierr := p.Info()
+		p.Close()
+		if err != nil || ierr != nil {
+			continue
+		}
+		out[info.Name] = progStat{runtime: st.Runtime, runs: st.RunCount}
+	}
+	return out
+}
+
+// printProgStats prints, per program, runs per request and ns per run
+// between two snapshots.
+func printProgStats(v string, before, after map[string]progStat, requests float64) {
+	names := make([]string, 0, len(after))
+	for n := range after {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d := after[n].runtime - before[n].runtime
+		r := after[n].runs - before[n].runs
+		if r == 0 {
+			continue
+		}
+		fmt.Printf("    %-5s %-16s %6.2f runs/req %6.0f ns/run %6.0f ns/req\n", v, n,
+			float64(r)/requests, float64(d.Nanoseconds())/float64(r), float64(d.Nanoseconds())/requests)
+	}
 }
 
 // enableBPFStats turns on kernel.bpf_stats_enabled for as long as the
