@@ -1,0 +1,6 @@
+package symbolize
+
+import "reflect"
+
+//go:noinline
+func funcPC() uint64 { return uint64(reflect.ValueOf(funcPC).Pointer()) }
