@@ -1,0 +1,13 @@
+package mysql
+
+import (
+	"testing"
+
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/protocols/prototest"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
+)
+
+// BenchmarkReplay parses a recorded session (client side) per iteration.
+func BenchmarkReplay(b *testing.B) {
+	prototest.Bench(b, mk, sockevent.RoleClient, load(b, "my_query.txt"))
+}
