@@ -66,6 +66,15 @@
 //    entries and reports a Close for each. Doing it in BPF would need a walk
 //    over the whole conns map per exit.
 //
+//  * TLS (only when user space attaches the uprobes, see "TLS" below): the
+//    plaintext of OpenSSL/BoringSSL (SSL_read/SSL_write[_ex]) and Go
+//    crypto/tls ((*Conn).Read/Write) calls is reported as Data records with
+//    the EVF_TLS flag and plaintext stream offsets; the ciphertext of such a
+//    connection is then no longer reported (its bytes still count in the
+//    Close totals). The hot path pays one compare of a global epoch with the
+//    connection's copy and one byte test, unless the process has made a
+//    TLS call (then one hash lookup per socket syscall).
+//
 //  * Wakeups: records are submitted with BPF_RB_NO_WAKEUP unless the ring
 //    holds more than wakeup_bytes; user space also polls on a short timer.
 //    Waking the reader for every record would cost a context switch per
@@ -109,6 +118,12 @@ enum ev_type {
 	EV_DATA = 2,
 	EV_CLOSE = 3,
 	EV_EXIT = 4, // a traced process exited: header only (tgid, ts)
+	EV_EXEC = 5, // a traced process called execve: header only (tgid, ts)
+};
+
+// Data record flags (ev_hdr.b2).
+enum ev_flags {
+	EVF_TLS = 1, // plaintext of a TLS library call; pos counts plaintext bytes
 };
 
 enum role {
@@ -126,7 +141,7 @@ enum dir {
 struct ev_hdr {
 	u8 type;  // enum ev_type
 	u8 b1;    // open: role; data: dir
-	u8 b2;    // open: existing
+	u8 b2;    // open: existing; data: enum ev_flags
 	u8 b3;    // data: syscall kind (enum kind), for debugging
 	u32 tgid;
 	s32 fd;
@@ -187,6 +202,11 @@ enum counter {
 	CNT_STALE_CONN,         // cached conn from before an execve replaced
 	CNT_EXIT_EVENTS,        // process-exit records written to the ring
 	CNT_DROP_RB_EXIT,       // ring full: process-exit record dropped
+	CNT_TLS_DATA_EVENTS,    // TLS plaintext Data records written (also in CNT_DATA_EVENTS)
+	CNT_TLS_NO_FD,          // TLS call whose socket is unknown: plaintext not reported
+	CNT_TLS_CIPHER_BYTES,   // ciphertext bytes of TLS connections not reported
+	CNT_EXEC_EVENTS,        // exec records written to the ring
+	CNT_DROP_RB_EXEC,       // ring full: exec record dropped
 	CNT_MAX,
 };
 
@@ -214,6 +234,7 @@ enum kind {
 	K_CONNECT,
 	K_ACCEPT,
 	K_ACCEPT4,
+	K_TLS, // plaintext from a TLS library call
 };
 
 // The syscall's arguments as the exit programs see them (exit_args).
@@ -234,9 +255,13 @@ struct conn {
 	u64 exec_id;
 	u64 sk;           // struct sock *, to (re)send the Open
 	u64 open_pending; // the Open record was dropped (ring full): send it first
+	u64 tls_sent;     // TLS plaintext egress offset
+	u64 tls_recv;     // TLS plaintext ingress offset
 	u8 role;
 	u8 existing;
-	u8 _pad[6];
+	u8 tls;           // a TLS call used this connection: its ciphertext is not reported
+	u8 tls_proc;      // tls_procs[tgid] as of epoch
+	u32 epoch;        // tls_epoch when tls_proc was read
 };
 
 // ---- maps ----
@@ -279,6 +304,85 @@ struct {
 	__type(key, u32);
 	__type(value, u8);
 } exclude_pids SEC(".maps");
+
+// ---- TLS state (see "TLS" below) ----
+enum tls_proc_flags {
+	PROC_SSL = 1, // the process called an OpenSSL/BoringSSL function we probe
+	PROC_GO = 2,  // the process called Go crypto/tls (*Conn).Read/Write
+};
+
+// tls_epoch changes whenever tls_procs gains a process; a connection
+// re-reads its process's flags when its copy of the epoch differs.
+volatile u32 tls_epoch = 0;
+
+// Processes that made a TLS call: tgid -> enum tls_proc_flags.
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u32);
+	__type(value, u8);
+} tls_procs SEC(".maps");
+
+// A TLS library call in progress, keyed by thread (OpenSSL: id = pid_tgid)
+// or by goroutine (Go: id = g, go = 1; goroutines move between threads).
+struct tls_key {
+	u64 id;
+	u32 tgid;
+	u32 go;
+};
+
+struct tls_call {
+	u64 ptr;  // SSL * or *tls.Conn
+	u64 buf;  // plaintext buffer
+	u64 lenp; // SSL_*_ex: size_t * of the bytes moved
+	s32 fd;   // socket of the nested syscall, -1 until one is seen
+	u8 dir;
+	u8 ex;
+	u8 go;
+	u8 emitted; // Go write: the plaintext was reported at the nested syscall
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tls_key);
+	__type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+// The socket of a TLS object (SSL * / *tls.Conn), learned from a nested
+// syscall, for the calls that need none (plaintext already buffered).
+struct tls_ptr_key {
+	u64 ptr;
+	u32 tgid;
+	u32 _pad;
+};
+
+struct tls_fd {
+	u64 gen; // the connection's gen: a reused fd is another connection
+	s32 fd;
+	u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tls_ptr_key);
+	__type(value, struct tls_fd);
+} tls_fds SEC(".maps");
+
+// Scratch for plaintext records, apart from the syscall programs' (uprobe
+// programs may be preempted).
+struct tls_scratch {
+	struct ev_data_hdr hdr;
+	u8 payload[PAYLOAD_MASK + 1];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); // set to the number of possible CPUs by user space
+	__type(key, u32);
+	__type(value, struct tls_scratch);
+} tls_scratch_map SEC(".maps");
 
 // Syscall tracepoint contexts (see events/syscalls/*/format): an 8-byte
 // trace_entry, the syscall number padded to 8 bytes, then the arguments or
@@ -520,6 +624,27 @@ fault:
 // emit_data writes the record assembled in s (len payload bytes already in
 // place) for size bytes moved on c. The stream offset advances even when the
 // record is dropped, so user space sees the gap.
+// emit_record writes the record at hdr (the payload follows it; len bytes
+// already in place) at stream offset pos.
+static __always_inline long emit_record(struct ev_data_hdr *hdr, struct conn *c, u32 tgid,
+					s32 fd, u64 ts, u8 dir, u8 kind, u8 flags, u64 pos,
+					u32 size, u32 len)
+{
+	hdr->h.type = EV_DATA;
+	hdr->h.b1 = dir;
+	hdr->h.b2 = flags;
+	hdr->h.b3 = kind;
+	hdr->h.tgid = tgid;
+	hdr->h.fd = fd;
+	hdr->h.size = size;
+	hdr->h.gen = c->gen;
+	hdr->h.ts = ts;
+	hdr->pos = pos;
+	hdr->len = len;
+	hdr->_pad = 0;
+	return bpf_ringbuf_output(&events, hdr, sizeof(*hdr) + len, rb_flags());
+}
+
 static __always_inline void emit_data(struct scratch *s, struct conn *c, u32 tgid, s32 fd,
 				      u64 ts, u8 dir, u8 kind, u32 size, u32 len, bool opened)
 {
@@ -537,19 +662,7 @@ static __always_inline void emit_data(struct scratch *s, struct conn *c, u32 tgi
 	len &= PAYLOAD_MASK;
 	if (len > size)
 		len = size;
-	s->hdr.h.type = EV_DATA;
-	s->hdr.h.b1 = dir;
-	s->hdr.h.b2 = 0;
-	s->hdr.h.b3 = kind;
-	s->hdr.h.tgid = tgid;
-	s->hdr.h.fd = fd;
-	s->hdr.h.size = size;
-	s->hdr.h.gen = c->gen;
-	s->hdr.h.ts = ts;
-	s->hdr.pos = pos;
-	s->hdr.len = len;
-	s->hdr._pad = 0;
-	long err = bpf_ringbuf_output(&events, s, sizeof(s->hdr) + len, rb_flags());
+	long err = emit_record(&s->hdr, c, tgid, fd, ts, dir, kind, 0, pos, size, len);
 	struct counters *k = counters();
 	if (!k)
 		return;
@@ -638,6 +751,97 @@ static __always_inline struct conn *conn_for(struct args *a, u32 tgid)
 	return c;
 }
 
+static __always_inline void tls_emit(struct tls_call *call, u32 tgid, u64 n);
+
+// tls_nested tells whether the current thread (or, for Go, goroutine) is
+// inside a probed TLS call (1), and gives that call the socket's fd. 2: a
+// Go write whose plaintext is to be reported now (tls_go_write).
+static __noinline int tls_nested(u32 tgid, u8 proc, s32 fd)
+{
+	struct tls_key k = {};
+	k.tgid = tgid;
+	struct tls_call *t;
+	if (proc & PROC_SSL) {
+		k.id = bpf_get_current_pid_tgid();
+		t = bpf_map_lookup_elem(&tls_calls, &k);
+		if (t) {
+			t->fd = fd;
+			return true;
+		}
+	}
+	if (proc & PROC_GO) {
+		struct pt_regs *regs =
+			(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+		if (!regs)
+			return false;
+		k.id = regs->r14; // g at the syscall (Go's internal ABI)
+		k.go = 1;
+		t = bpf_map_lookup_elem(&tls_calls, &k);
+		if (t) {
+			t->fd = fd;
+			return t->dir == DIR_EGRESS && !t->emitted ? 2 : 1;
+		}
+	}
+	return 0;
+}
+
+// tls_go_write reports the plaintext of a Go (*tls.Conn).Write at its first
+// socket syscall rather than at its return: Go reads and writes a
+// connection from different goroutines, and the peer's answer is often read
+// (and reported) before the writer returns, which would put the response
+// before its request in the stream. Write writes the whole buffer unless
+// it fails.
+static __noinline int tls_go_write(u32 tgid)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs)
+		return 0;
+	struct tls_key k = {};
+	k.id = regs->r14;
+	k.tgid = tgid;
+	k.go = 1;
+	struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &k);
+	if (!t || t->emitted)
+		return 0;
+	t->emitted = 1;
+	struct tls_call call = *t;
+	if (call.lenp)
+		tls_emit(&call, tgid, call.lenp);
+	return 0;
+}
+
+// tls_skip is called for every successful data syscall on a socket. It
+// returns true when the bytes are TLS ciphertext not to be reported: the
+// connection was used by a TLS call, or the syscall runs inside one (which
+// then learns the fd). For connections of processes that never made a TLS
+// call it costs a compare and a byte test.
+static __always_inline bool tls_skip(struct conn *c, struct args *a, u8 dir, u32 size)
+{
+	u32 ep = tls_epoch;
+	if (c->epoch != ep) {
+		u8 *p = bpf_map_lookup_elem(&tls_procs, &a->tgid);
+		c->tls_proc = p ? *p : 0;
+		c->epoch = ep;
+	}
+	if (!c->tls_proc && !c->tls)
+		return false;
+	if (c->tls_proc) {
+		int r = tls_nested(a->tgid, c->tls_proc, a->fd);
+		if (r)
+			c->tls = 1;
+		if (r == 2)
+			tls_go_write(a->tgid);
+	}
+	if (!c->tls)
+		return false;
+	if (dir == DIR_INGRESS)
+		__sync_fetch_and_add(&c->recv, size);
+	else
+		__sync_fetch_and_add(&c->sent, size);
+	count(CNT_TLS_CIPHER_BYTES, size);
+	return true;
+}
+
 static __always_inline int exit_plain(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 {
 	s64 ret = ctx->ret;
@@ -650,13 +854,15 @@ static __always_inline int exit_plain(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 	struct conn *c = conn_for(&a, tgid);
 	if (!c)
 		return 0;
+	u32 size = ret;
+	if (tls_skip(c, &a, dir, size))
+		return 0;
 	struct scratch *s = scratch_slot();
 	if (!s) {
 		count(CNT_DROP_NO_SCRATCH, 1);
 		return 0;
 	}
 	bool opened = open_sent(c, tgid, a.fd);
-	u32 size = ret;
 	u32 len = 0;
 	if (opened && kind != K_SENDFILE) {
 		len = size < max_chunk ? size : max_chunk;
@@ -681,6 +887,8 @@ static __always_inline int exit_iov(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 	u32 tgid = a.tgid;
 	struct conn *c = conn_for(&a, tgid);
 	if (!c)
+		return 0;
+	if (tls_skip(c, &a, dir, (u32)ret))
 		return 0;
 
 	bool opened = open_sent(c, tgid, a.fd);
@@ -874,6 +1082,7 @@ int sched_process_exit(void *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	bpf_map_delete_elem(&tls_procs, &tgid);
 	struct ev_hdr *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(CNT_DROP_RB_EXIT, 1);
@@ -890,5 +1099,299 @@ int sched_process_exit(void *ctx)
 	e->ts = bpf_ktime_get_ns();
 	bpf_ringbuf_submit(e, rb_flags());
 	count(CNT_EXIT_EVENTS, 1);
+	return 0;
+}
+
+
+// ---- TLS ----
+//
+// Uprobes on the TLS libraries' read/write calls, attached per binary by
+// receiver/ebpfreceiver/internal/tlsprobe (user space attaches none of these
+// unless TLS tracing is on). The entry stashes the call's buffer in
+// tls_calls (per thread, or per goroutine for Go); the socket syscall the
+// library makes inside the call finds the stash (tls_skip), records its fd
+// there and marks the connection as TLS, so its ciphertext is no longer
+// reported; the return reports the plaintext as a Data record of that
+// connection with EVF_TLS, at the connection's plaintext offset. A call that
+// makes no syscall (the plaintext was already decrypted and buffered) finds
+// the fd in tls_fds, learned by an earlier call on the same TLS object.
+// Nothing is read from the libraries' structs, except for Go's first read
+// of a connection (go_conn_fd).
+
+// tls_register notes that tgid makes TLS calls of kind flag.
+static __always_inline void tls_register(u32 tgid, u8 flag)
+{
+	u8 *p = bpf_map_lookup_elem(&tls_procs, &tgid);
+	if (p && (*p & flag))
+		return;
+	u8 v = flag | (p ? *p : 0);
+	bpf_map_update_elem(&tls_procs, &tgid, &v, BPF_ANY);
+	__sync_fetch_and_add(&tls_epoch, 1);
+}
+
+static __always_inline struct tls_scratch *tls_scratch_slot(void)
+{
+	u32 cpu = bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(&tls_scratch_map, &cpu);
+}
+
+// go_conn_fd reads the fd of a Go *tls.Conn whose transport is a
+// *net.TCPConn (or any net type embedding net.conn): tls.Conn.conn is the
+// first field (an interface: itab, data), the data pointer leads to
+// net.conn{fd *netFD}, and netFD.pfd is a poll.FD{fdmu fdMutex (16 bytes);
+// Sysfd int}. Only used when no syscall told the fd; the result must name a
+// known connection (tls_emit checks).
+static __always_inline s32 go_conn_fd(u64 conn)
+{
+	u64 data = 0, nfd = 0;
+	s64 sysfd = -1;
+	if (bpf_probe_read_user(&data, sizeof(data), (void *)(conn + 8)) || !data)
+		return -1;
+	if (bpf_probe_read_user(&nfd, sizeof(nfd), (void *)data) || !nfd)
+		return -1;
+	if (bpf_probe_read_user(&sysfd, sizeof(sysfd), (void *)(nfd + 16)))
+		return -1;
+	if (sysfd < 0 || sysfd > 0x7fffffff)
+		return -1;
+	return (s32)sysfd;
+}
+
+// tls_emit reports n plaintext bytes of a finished TLS call.
+static __always_inline void tls_emit(struct tls_call *call, u32 tgid, u64 n)
+{
+	struct tls_ptr_key pk = {};
+	pk.ptr = call->ptr;
+	pk.tgid = tgid;
+	s32 fd = call->fd;
+	struct conn *c;
+	u64 key;
+	if (fd >= 0) {
+		key = conn_key(tgid, fd);
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c) {
+			count(CNT_TLS_NO_FD, 1);
+			return;
+		}
+		struct tls_fd f = {};
+		f.gen = c->gen;
+		f.fd = fd;
+		bpf_map_update_elem(&tls_fds, &pk, &f, BPF_ANY);
+	} else {
+		struct tls_fd *f = bpf_map_lookup_elem(&tls_fds, &pk);
+		u64 gen = 0;
+		if (f) {
+			fd = f->fd;
+			gen = f->gen;
+		} else if (call->go) {
+			fd = go_conn_fd(call->ptr);
+		}
+		if (fd < 0) {
+			count(CNT_TLS_NO_FD, 1);
+			return;
+		}
+		key = conn_key(tgid, fd);
+		c = bpf_map_lookup_elem(&conns, &key);
+		if (!c || (f && c->gen != gen)) {
+			count(CNT_TLS_NO_FD, 1);
+			return;
+		}
+		if (!f) {
+			struct tls_fd nf = {};
+			nf.gen = c->gen;
+			nf.fd = fd;
+			bpf_map_update_elem(&tls_fds, &pk, &nf, BPF_ANY);
+		}
+	}
+	c->tls = 1;
+	struct tls_scratch *s = tls_scratch_slot();
+	if (!s) {
+		count(CNT_DROP_NO_SCRATCH, 1);
+		return;
+	}
+	u32 size = n > 0xffffffff ? 0xffffffff : (u32)n;
+	bool opened = open_sent(c, tgid, fd);
+	u8 dir = call->dir;
+	u64 pos;
+	if (dir == DIR_INGRESS)
+		pos = __sync_fetch_and_add(&c->tls_recv, size);
+	else
+		pos = __sync_fetch_and_add(&c->tls_sent, size);
+	if (!opened) {
+		count(CNT_DROP_RB_DATA, 1);
+		count(CNT_DROP_DATA_BYTES, size);
+		return;
+	}
+	u32 len = size < max_chunk ? size : max_chunk;
+	len &= PAYLOAD_MASK;
+	if (bpf_probe_read_user(s->payload, len, (void *)call->buf)) {
+		count(CNT_READ_FAILED, 1);
+		len = 0;
+	}
+	long err = emit_record(&s->hdr, c, tgid, fd, bpf_ktime_get_ns(), dir, K_TLS, EVF_TLS,
+			       pos, size, len);
+	struct counters *k = counters();
+	if (!k)
+		return;
+	if (err) {
+		k->c[CNT_DROP_RB_DATA] += 1;
+		k->c[CNT_DROP_DATA_BYTES] += size;
+		return;
+	}
+	k->c[CNT_DATA_EVENTS] += 1;
+	k->c[CNT_TLS_DATA_EVENTS] += 1;
+	k->c[CNT_DATA_BYTES] += size;
+	k->c[CNT_PAYLOAD_BYTES] += len;
+	if (len < size && len == max_chunk)
+		k->c[CNT_CAPPED] += 1;
+}
+
+// OpenSSL / BoringSSL: SSL_read(SSL *, void *buf, int num) and SSL_write
+// return the bytes moved; SSL_read_ex(SSL *, void *buf, size_t num,
+// size_t *readbytes) and SSL_write_ex return 1 and store the count.
+static __always_inline int ssl_entry(struct pt_regs *ctx, u8 dir, u8 ex)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	if (!traced(tgid))
+		return 0;
+	tls_register(tgid, PROC_SSL);
+	struct tls_key k = {};
+	k.id = pid_tgid;
+	k.tgid = tgid;
+	struct tls_call v = {};
+	v.ptr = ctx->di;
+	v.buf = ctx->si;
+	v.lenp = ex ? ctx->cx : 0;
+	v.fd = -1;
+	v.dir = dir;
+	v.ex = ex;
+	bpf_map_update_elem(&tls_calls, &k, &v, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe/SSL_write")
+int uprobe_ssl_write(struct pt_regs *ctx) { return ssl_entry(ctx, DIR_EGRESS, 0); }
+
+SEC("uprobe/SSL_read")
+int uprobe_ssl_read(struct pt_regs *ctx) { return ssl_entry(ctx, DIR_INGRESS, 0); }
+
+SEC("uprobe/SSL_write_ex")
+int uprobe_ssl_write_ex(struct pt_regs *ctx) { return ssl_entry(ctx, DIR_EGRESS, 1); }
+
+SEC("uprobe/SSL_read_ex")
+int uprobe_ssl_read_ex(struct pt_regs *ctx) { return ssl_entry(ctx, DIR_INGRESS, 1); }
+
+// One return program for the four functions: the stash says which it was.
+SEC("uretprobe/SSL")
+int uretprobe_ssl(struct pt_regs *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	struct tls_key k = {};
+	k.id = pid_tgid;
+	k.tgid = tgid;
+	struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &k);
+	if (!t)
+		return 0;
+	struct tls_call call = *t;
+	bpf_map_delete_elem(&tls_calls, &k);
+	int ret = (int)ctx->ax;
+	u64 n;
+	if (call.ex) {
+		if (ret != 1 || !call.lenp)
+			return 0;
+		if (bpf_probe_read_user(&n, sizeof(n), (void *)call.lenp))
+			return 0;
+	} else {
+		if (ret <= 0)
+			return 0;
+		n = ret;
+	}
+	if (n == 0)
+		return 0;
+	tls_emit(&call, tgid, n);
+	return 0;
+}
+
+// Go crypto/tls: (*Conn).Write(b []byte) (int, error) and Read, register
+// ABI (Go 1.17+): receiver in ax, b in bx (ptr) / cx (len); n returned in
+// ax; g in r14. Entry probes at the function's first instruction, return
+// probes at each of its RET instructions (uretprobes break Go's stack
+// handling).
+static __always_inline int go_entry(struct pt_regs *ctx, u8 dir)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!traced(tgid))
+		return 0;
+	tls_register(tgid, PROC_GO);
+	struct tls_key k = {};
+	k.id = ctx->r14;
+	k.tgid = tgid;
+	k.go = 1;
+	struct tls_call v = {};
+	v.ptr = ctx->ax;
+	v.buf = ctx->bx;
+	v.lenp = ctx->cx; // the buffer's length (not a pointer for Go)
+	v.fd = -1;
+	v.dir = dir;
+	v.go = 1;
+	bpf_map_update_elem(&tls_calls, &k, &v, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe/go_tls_write")
+int uprobe_go_tls_write(struct pt_regs *ctx) { return go_entry(ctx, DIR_EGRESS); }
+
+SEC("uprobe/go_tls_read")
+int uprobe_go_tls_read(struct pt_regs *ctx) { return go_entry(ctx, DIR_INGRESS); }
+
+SEC("uprobe/go_tls_ret")
+int uprobe_go_tls_ret(struct pt_regs *ctx)
+{
+	u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tls_key k = {};
+	k.id = ctx->r14;
+	k.tgid = tgid;
+	k.go = 1;
+	struct tls_call *t = bpf_map_lookup_elem(&tls_calls, &k);
+	if (!t)
+		return 0;
+	struct tls_call call = *t;
+	bpf_map_delete_elem(&tls_calls, &k);
+	if (call.emitted)
+		return 0;
+	s64 n = (s64)ctx->ax;
+	if (n <= 0 || (u64)n > call.lenp)
+		return 0;
+	tls_emit(&call, tgid, (u64)n);
+	return 0;
+}
+
+// A traced process replaced its image: user space looks for TLS libraries
+// in it (attached only when TLS tracing is on).
+SEC("tracepoint/sched/sched_process_exec")
+int sched_process_exec(void *ctx)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tgid = pid_tgid >> 32;
+	if (!traced(tgid))
+		return 0;
+	bpf_map_delete_elem(&tls_procs, &tgid);
+	struct ev_hdr *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(CNT_DROP_RB_EXEC, 1);
+		return 0;
+	}
+	e->type = EV_EXEC;
+	e->b1 = 0;
+	e->b2 = 0;
+	e->b3 = 0;
+	e->tgid = tgid;
+	e->fd = -1;
+	e->size = 0;
+	e->gen = 0;
+	e->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(e, rb_flags());
+	count(CNT_EXEC_EVENTS, 1);
 	return 0;
 }

@@ -108,11 +108,19 @@ struct task_struct {
 } __attribute__((preserve_access_index));
 
 /* x86-64: the user registers saved at syscall entry (the first three
- * syscall arguments are di, si, dx). */
+ * syscall arguments are di, si, dx), also the context of uprobes (SysV
+ * arguments di, si, dx, cx; return value ax; Go's register ABI ax, bx,
+ * cx, with g in r14). */
 struct pt_regs {
-	unsigned long di;
-	unsigned long si;
+	unsigned long r14; /* Go (regabi): the current goroutine (g) */
+	unsigned long r8;
+	unsigned long ax;
+	unsigned long cx;
 	unsigned long dx;
+	unsigned long si;
+	unsigned long di;
+	unsigned long bx;
+	unsigned long sp;
 } __attribute__((preserve_access_index));
 
 struct in6_addr {

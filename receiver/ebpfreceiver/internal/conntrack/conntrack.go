@@ -98,6 +98,9 @@ type ConnInfo struct {
 	OpenNs int64
 	// Protocol is the recognised protocol's name, "" until recognised.
 	Protocol string
+	// TLS: the connection is encrypted and what is parsed is the plaintext
+	// of its TLS library calls (sockevent.Data.TLS).
+	TLS bool
 }
 
 // Unanswered tells why a Record has no response.
@@ -194,6 +197,7 @@ type Stats struct {
 	ConnsUnknown   uint64 // connections whose protocol was not recognised
 	RolesInferred  uint64 // unknown roles inferred from the first request
 	Tunnels        uint64 // connections that switched protocols (101, CONNECT)
+	ConnsTLS       uint64 // connections read as TLS plaintext
 	Evicted        uint64 // connections evicted at MaxConns
 	Expired        uint64 // idle connections closed by Tick
 	Reused         uint64 // fd reused by a newer connection before its close was seen
@@ -354,6 +358,14 @@ func (t *Tracker) OnData(d *sockevent.Data) {
 		t.stats.ConnsMidStream++
 	}
 	t.touch(c, d.TimeNs)
+	if d.TLS != c.info.TLS {
+		if !d.TLS {
+			// Ciphertext of a connection already read as plaintext.
+			t.stats.IgnoredBytes += uint64(d.Size)
+			return
+		}
+		t.switchToTLS(c, d.TimeNs)
+	}
 	if d.Size == 0 {
 		return
 	}
@@ -410,6 +422,24 @@ func (t *Tracker) OnClose(e *sockevent.Close) {
 		// over too.
 	}
 	t.closeConn(c, e.TimeNs, ConnClosed)
+}
+
+// switchToTLS starts parsing c afresh on its TLS plaintext stream, whose
+// offsets start at 0: what was seen before was the handshake's ciphertext.
+func (t *Tracker) switchToTLS(c *conn, ts int64) {
+	if c.sess != nil {
+		s := c.sess
+		c.sess = nil
+		s.Close(ts, ConnClosed)
+	}
+	c.info.TLS = true
+	c.info.Protocol = ""
+	c.state = connDetecting
+	c.seen, c.fed = [2]uint64{}, [2]uint64{}
+	c.sniff = [2]sniff{}
+	c.chunks = 0
+	c.excluded = 0
+	t.stats.ConnsTLS++
 }
 
 // Tick expires idle connections and requests waiting too long for a
@@ -660,4 +690,14 @@ func (t *Tracker) emit(info *ConnInfo, req, resp *http1.Message, why Unanswered)
 	r.Req, r.Resp = nil, nil
 	t.http.pool.Put(req)
 	t.http.pool.Put(resp)
+}
+
+// ProtocolOf returns the recognised protocol of a tracked connection, ""
+// while it is not recognised or when the connection is not tracked.
+func (t *Tracker) ProtocolOf(id sockevent.ConnID) string {
+	c := t.conns[connKey{id.PID, id.FD}]
+	if c == nil || c.info.ID.Gen != id.Gen {
+		return ""
+	}
+	return c.info.Protocol
 }

@@ -90,6 +90,11 @@ type Data struct {
 	// sendfile, when no bytes are copied at all).
 	Size    uint32
 	Payload []byte
+	// TLS: Payload is the plaintext of a TLS library call (OpenSSL,
+	// BoringSSL, Go crypto/tls) on this connection, and Pos counts plaintext
+	// bytes. Once a connection carries TLS Data, its ciphertext is no longer
+	// reported (the handshake before it may have been).
+	TLS bool
 }
 
 // Truncated reports whether Payload lacks some of the moved bytes.

@@ -15,6 +15,10 @@ const (
 	evData  = 2
 	evClose = 3
 	evExit  = 4 // header only
+	evExec  = 5 // header only
+
+	// data flags (ev_hdr.b2)
+	evfTLS = 1
 
 	// struct ev_hdr
 	offType = 0
@@ -81,6 +85,10 @@ func (t *Tracer) dispatch(raw []byte) {
 		d.Pos = le.Uint64(raw[offPos:])
 		d.Size = le.Uint32(raw[offSize:])
 		d.Payload = raw[dataHdrSize : dataHdrSize+n : dataHdrSize+n]
+		d.TLS = raw[offB2]&evfTLS != 0
+		if d.TLS {
+			t.nTLSData.Add(1)
+		}
 		t.nEvents.Add(1)
 		t.nData.Add(1)
 		t.nDataBytes.Add(uint64(d.Size))
@@ -124,6 +132,14 @@ func (t *Tracer) dispatch(raw []byte) {
 		return
 	case evExit:
 		t.processExited(id.PID, ts)
+		if h := t.hook.Load(); h != nil {
+			(*h).ProcessExited(id.PID)
+		}
+		return
+	case evExec:
+		if h := t.hook.Load(); h != nil {
+			(*h).ProcessExec(id.PID)
+		}
 		return
 	}
 	t.nMalformed.Add(1)

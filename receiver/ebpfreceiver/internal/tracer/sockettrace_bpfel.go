@@ -21,39 +21,48 @@ type socketTraceConn struct {
 	ExecId      uint64
 	Sk          uint64
 	OpenPending uint64
+	TlsSent     uint64
+	TlsRecv     uint64
 	Role        uint8
 	Existing    uint8
-	Pad         [6]uint8
+	Tls         uint8
+	TlsProc     uint8
+	Epoch       uint32
 }
 
 type socketTraceCounter uint32
 
 const (
-	socketTraceCounterCNT_OPEN_EVENTS     socketTraceCounter = 0
-	socketTraceCounterCNT_DATA_EVENTS     socketTraceCounter = 1
-	socketTraceCounterCNT_CLOSE_EVENTS    socketTraceCounter = 2
-	socketTraceCounterCNT_DATA_BYTES      socketTraceCounter = 3
-	socketTraceCounterCNT_PAYLOAD_BYTES   socketTraceCounter = 4
-	socketTraceCounterCNT_DROP_RB_OPEN    socketTraceCounter = 5
-	socketTraceCounterCNT_DROP_RB_DATA    socketTraceCounter = 6
-	socketTraceCounterCNT_DROP_RB_CLOSE   socketTraceCounter = 7
-	socketTraceCounterCNT_DROP_DATA_BYTES socketTraceCounter = 8
-	socketTraceCounterCNT_DROP_ARGS_FULL  socketTraceCounter = 9
-	socketTraceCounterCNT_DROP_CONN_FULL  socketTraceCounter = 10
-	socketTraceCounterCNT_DROP_NO_SCRATCH socketTraceCounter = 11
-	socketTraceCounterCNT_IOV_TRUNCATED   socketTraceCounter = 12
-	socketTraceCounterCNT_MMSG_TRUNCATED  socketTraceCounter = 13
-	socketTraceCounterCNT_READ_FAILED     socketTraceCounter = 14
-	socketTraceCounterCNT_CAPPED          socketTraceCounter = 15
-	socketTraceCounterCNT_STALE_CONN      socketTraceCounter = 16
-	socketTraceCounterCNT_EXIT_EVENTS     socketTraceCounter = 17
-	socketTraceCounterCNT_DROP_RB_EXIT    socketTraceCounter = 18
-	socketTraceCounterCNT_MAX             socketTraceCounter = 19
+	socketTraceCounterCNT_OPEN_EVENTS      socketTraceCounter = 0
+	socketTraceCounterCNT_DATA_EVENTS      socketTraceCounter = 1
+	socketTraceCounterCNT_CLOSE_EVENTS     socketTraceCounter = 2
+	socketTraceCounterCNT_DATA_BYTES       socketTraceCounter = 3
+	socketTraceCounterCNT_PAYLOAD_BYTES    socketTraceCounter = 4
+	socketTraceCounterCNT_DROP_RB_OPEN     socketTraceCounter = 5
+	socketTraceCounterCNT_DROP_RB_DATA     socketTraceCounter = 6
+	socketTraceCounterCNT_DROP_RB_CLOSE    socketTraceCounter = 7
+	socketTraceCounterCNT_DROP_DATA_BYTES  socketTraceCounter = 8
+	socketTraceCounterCNT_DROP_ARGS_FULL   socketTraceCounter = 9
+	socketTraceCounterCNT_DROP_CONN_FULL   socketTraceCounter = 10
+	socketTraceCounterCNT_DROP_NO_SCRATCH  socketTraceCounter = 11
+	socketTraceCounterCNT_IOV_TRUNCATED    socketTraceCounter = 12
+	socketTraceCounterCNT_MMSG_TRUNCATED   socketTraceCounter = 13
+	socketTraceCounterCNT_READ_FAILED      socketTraceCounter = 14
+	socketTraceCounterCNT_CAPPED           socketTraceCounter = 15
+	socketTraceCounterCNT_STALE_CONN       socketTraceCounter = 16
+	socketTraceCounterCNT_EXIT_EVENTS      socketTraceCounter = 17
+	socketTraceCounterCNT_DROP_RB_EXIT     socketTraceCounter = 18
+	socketTraceCounterCNT_TLS_DATA_EVENTS  socketTraceCounter = 19
+	socketTraceCounterCNT_TLS_NO_FD        socketTraceCounter = 20
+	socketTraceCounterCNT_TLS_CIPHER_BYTES socketTraceCounter = 21
+	socketTraceCounterCNT_EXEC_EVENTS      socketTraceCounter = 22
+	socketTraceCounterCNT_DROP_RB_EXEC     socketTraceCounter = 23
+	socketTraceCounterCNT_MAX              socketTraceCounter = 24
 )
 
 type socketTraceCounters struct {
 	_ structs.HostLayout
-	C [19]uint64
+	C [24]uint64
 }
 
 type socketTraceEvDataHdr struct {
@@ -84,6 +93,45 @@ type socketTraceScratch struct {
 	Iov     [32]uint64
 }
 
+type socketTraceTlsCall struct {
+	_       structs.HostLayout
+	Ptr     uint64
+	Buf     uint64
+	Lenp    uint64
+	Fd      int32
+	Dir     uint8
+	Ex      uint8
+	Go      uint8
+	Emitted uint8
+}
+
+type socketTraceTlsFd struct {
+	_   structs.HostLayout
+	Gen uint64
+	Fd  int32
+	Pad uint32
+}
+
+type socketTraceTlsKey struct {
+	_    structs.HostLayout
+	Id   uint64
+	Tgid uint32
+	Go   uint32
+}
+
+type socketTraceTlsPtrKey struct {
+	_    structs.HostLayout
+	Ptr  uint64
+	Tgid uint32
+	Pad  uint32
+}
+
+type socketTraceTlsScratch struct {
+	_       structs.HostLayout
+	Hdr     socketTraceEvDataHdr
+	Payload [32768]uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -94,6 +142,10 @@ const (
 	socketTraceMapExcludePids       = "exclude_pids"
 	socketTraceMapIncludePids       = "include_pids"
 	socketTraceMapScratchMap        = "scratch_map"
+	socketTraceMapTlsCalls          = "tls_calls"
+	socketTraceMapTlsFds            = "tls_fds"
+	socketTraceMapTlsProcs          = "tls_procs"
+	socketTraceMapTlsScratchMap     = "tls_scratch_map"
 	socketTraceProgEnterClose       = "enter_close"
 	socketTraceProgExitAccept       = "exit_accept"
 	socketTraceProgExitAccept4      = "exit_accept4"
@@ -109,12 +161,22 @@ const (
 	socketTraceProgExitSendto       = "exit_sendto"
 	socketTraceProgExitWrite        = "exit_write"
 	socketTraceProgExitWritev       = "exit_writev"
+	socketTraceProgSchedProcessExec = "sched_process_exec"
 	socketTraceProgSchedProcessExit = "sched_process_exit"
+	socketTraceProgUprobeGoTlsRead  = "uprobe_go_tls_read"
+	socketTraceProgUprobeGoTlsRet   = "uprobe_go_tls_ret"
+	socketTraceProgUprobeGoTlsWrite = "uprobe_go_tls_write"
+	socketTraceProgUprobeSslRead    = "uprobe_ssl_read"
+	socketTraceProgUprobeSslReadEx  = "uprobe_ssl_read_ex"
+	socketTraceProgUprobeSslWrite   = "uprobe_ssl_write"
+	socketTraceProgUprobeSslWriteEx = "uprobe_ssl_write_ex"
+	socketTraceProgUretprobeSsl     = "uretprobe_ssl"
 	socketTraceVarCounterMax        = "counter_max"
 	socketTraceVarFilterExclude     = "filter_exclude"
 	socketTraceVarFilterInclude     = "filter_include"
 	socketTraceVarMaxChunk          = "max_chunk"
 	socketTraceVarSelfTgid          = "self_tgid"
+	socketTraceVarTlsEpoch          = "tls_epoch"
 	socketTraceVarWakeupBytes       = "wakeup_bytes"
 )
 
@@ -175,19 +237,32 @@ type socketTraceProgramSpecs struct {
 	ExitSendto       *ebpf.ProgramSpec `ebpf:"exit_sendto"`
 	ExitWrite        *ebpf.ProgramSpec `ebpf:"exit_write"`
 	ExitWritev       *ebpf.ProgramSpec `ebpf:"exit_writev"`
+	SchedProcessExec *ebpf.ProgramSpec `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.ProgramSpec `ebpf:"sched_process_exit"`
+	UprobeGoTlsRead  *ebpf.ProgramSpec `ebpf:"uprobe_go_tls_read"`
+	UprobeGoTlsRet   *ebpf.ProgramSpec `ebpf:"uprobe_go_tls_ret"`
+	UprobeGoTlsWrite *ebpf.ProgramSpec `ebpf:"uprobe_go_tls_write"`
+	UprobeSslRead    *ebpf.ProgramSpec `ebpf:"uprobe_ssl_read"`
+	UprobeSslReadEx  *ebpf.ProgramSpec `ebpf:"uprobe_ssl_read_ex"`
+	UprobeSslWrite   *ebpf.ProgramSpec `ebpf:"uprobe_ssl_write"`
+	UprobeSslWriteEx *ebpf.ProgramSpec `ebpf:"uprobe_ssl_write_ex"`
+	UretprobeSsl     *ebpf.ProgramSpec `ebpf:"uretprobe_ssl"`
 }
 
 // socketTraceMapSpecs contains maps before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type socketTraceMapSpecs struct {
-	Conns       *ebpf.MapSpec `ebpf:"conns"`
-	CountersMap *ebpf.MapSpec `ebpf:"counters_map"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	ExcludePids *ebpf.MapSpec `ebpf:"exclude_pids"`
-	IncludePids *ebpf.MapSpec `ebpf:"include_pids"`
-	ScratchMap  *ebpf.MapSpec `ebpf:"scratch_map"`
+	Conns         *ebpf.MapSpec `ebpf:"conns"`
+	CountersMap   *ebpf.MapSpec `ebpf:"counters_map"`
+	Events        *ebpf.MapSpec `ebpf:"events"`
+	ExcludePids   *ebpf.MapSpec `ebpf:"exclude_pids"`
+	IncludePids   *ebpf.MapSpec `ebpf:"include_pids"`
+	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
+	TlsCalls      *ebpf.MapSpec `ebpf:"tls_calls"`
+	TlsFds        *ebpf.MapSpec `ebpf:"tls_fds"`
+	TlsProcs      *ebpf.MapSpec `ebpf:"tls_procs"`
+	TlsScratchMap *ebpf.MapSpec `ebpf:"tls_scratch_map"`
 }
 
 // socketTraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -199,6 +274,7 @@ type socketTraceVariableSpecs struct {
 	FilterInclude *ebpf.VariableSpec `ebpf:"filter_include"`
 	MaxChunk      *ebpf.VariableSpec `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.VariableSpec `ebpf:"self_tgid"`
+	TlsEpoch      *ebpf.VariableSpec `ebpf:"tls_epoch"`
 	WakeupBytes   *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
@@ -222,12 +298,16 @@ func (o *socketTraceObjects) Close() error {
 //
 // It can be passed to loadSocketTraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type socketTraceMaps struct {
-	Conns       *ebpf.Map `ebpf:"conns"`
-	CountersMap *ebpf.Map `ebpf:"counters_map"`
-	Events      *ebpf.Map `ebpf:"events"`
-	ExcludePids *ebpf.Map `ebpf:"exclude_pids"`
-	IncludePids *ebpf.Map `ebpf:"include_pids"`
-	ScratchMap  *ebpf.Map `ebpf:"scratch_map"`
+	Conns         *ebpf.Map `ebpf:"conns"`
+	CountersMap   *ebpf.Map `ebpf:"counters_map"`
+	Events        *ebpf.Map `ebpf:"events"`
+	ExcludePids   *ebpf.Map `ebpf:"exclude_pids"`
+	IncludePids   *ebpf.Map `ebpf:"include_pids"`
+	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
+	TlsCalls      *ebpf.Map `ebpf:"tls_calls"`
+	TlsFds        *ebpf.Map `ebpf:"tls_fds"`
+	TlsProcs      *ebpf.Map `ebpf:"tls_procs"`
+	TlsScratchMap *ebpf.Map `ebpf:"tls_scratch_map"`
 }
 
 func (m *socketTraceMaps) Close() error {
@@ -238,6 +318,10 @@ func (m *socketTraceMaps) Close() error {
 		m.ExcludePids,
 		m.IncludePids,
 		m.ScratchMap,
+		m.TlsCalls,
+		m.TlsFds,
+		m.TlsProcs,
+		m.TlsScratchMap,
 	)
 }
 
@@ -250,6 +334,7 @@ type socketTraceVariables struct {
 	FilterInclude *ebpf.Variable `ebpf:"filter_include"`
 	MaxChunk      *ebpf.Variable `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.Variable `ebpf:"self_tgid"`
+	TlsEpoch      *ebpf.Variable `ebpf:"tls_epoch"`
 	WakeupBytes   *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
@@ -272,7 +357,16 @@ type socketTracePrograms struct {
 	ExitSendto       *ebpf.Program `ebpf:"exit_sendto"`
 	ExitWrite        *ebpf.Program `ebpf:"exit_write"`
 	ExitWritev       *ebpf.Program `ebpf:"exit_writev"`
+	SchedProcessExec *ebpf.Program `ebpf:"sched_process_exec"`
 	SchedProcessExit *ebpf.Program `ebpf:"sched_process_exit"`
+	UprobeGoTlsRead  *ebpf.Program `ebpf:"uprobe_go_tls_read"`
+	UprobeGoTlsRet   *ebpf.Program `ebpf:"uprobe_go_tls_ret"`
+	UprobeGoTlsWrite *ebpf.Program `ebpf:"uprobe_go_tls_write"`
+	UprobeSslRead    *ebpf.Program `ebpf:"uprobe_ssl_read"`
+	UprobeSslReadEx  *ebpf.Program `ebpf:"uprobe_ssl_read_ex"`
+	UprobeSslWrite   *ebpf.Program `ebpf:"uprobe_ssl_write"`
+	UprobeSslWriteEx *ebpf.Program `ebpf:"uprobe_ssl_write_ex"`
+	UretprobeSsl     *ebpf.Program `ebpf:"uretprobe_ssl"`
 }
 
 func (p *socketTracePrograms) Close() error {
@@ -292,7 +386,16 @@ func (p *socketTracePrograms) Close() error {
 		p.ExitSendto,
 		p.ExitWrite,
 		p.ExitWritev,
+		p.SchedProcessExec,
 		p.SchedProcessExit,
+		p.UprobeGoTlsRead,
+		p.UprobeGoTlsRet,
+		p.UprobeGoTlsWrite,
+		p.UprobeSslRead,
+		p.UprobeSslReadEx,
+		p.UprobeSslWrite,
+		p.UprobeSslWriteEx,
+		p.UretprobeSsl,
 	)
 }
 

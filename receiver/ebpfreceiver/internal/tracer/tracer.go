@@ -31,6 +31,12 @@
 // Data.TimeNs is taken at the syscall's exit. Open.Comm is the task's comm
 // read in BPF when the Open is made.
 //
+// TLS: the object also holds uprobe programs for OpenSSL/BoringSSL and Go
+// crypto/tls (TLSPrograms), which the tlsprobe package attaches per binary;
+// their plaintext arrives as Data with TLS set. With Config.TLS the tracer
+// also attaches sched/sched_process_exec and reports execs and exits to a
+// ProcessHook, so that new binaries get probed.
+//
 // Kernel: 5.15 or newer with BTF (ring buffer, bpf_task_pt_regs,
 // bpf_get_current_task_btf, BPF atomics), x86-64 (arguments from pt_regs
 // di/si/dx); on 6.2+ the socket check uses bpf_rdonly_cast instead of probe
@@ -97,6 +103,10 @@ type Config struct {
 	IncludePIDs []uint32
 	// TracefsPath is where tracefs is mounted (mounted there when missing).
 	TracefsPath string
+	// TLS attaches sched/sched_process_exec, so that exec'd processes are
+	// reported to the ProcessHook (see tls.go); the TLS uprobes themselves
+	// are attached by the tlsprobe package.
+	TLS bool
 }
 
 func (c *Config) withDefaults() Config {
@@ -195,18 +205,27 @@ type Stats struct {
 	MmsgTruncated  uint64 // more messages than the BPF loop reports
 	ReadFailed     uint64 // bpf_probe_read_user failed: payload short
 	StaleConns     uint64 // connections dropped because the process exec'd
+
+	// TLS (Config.TLS and the tlsprobe uprobes).
+	TLSDataEvents       uint64 // plaintext Data delivered (included in DataEvents)
+	KernelTLSDataEvents uint64 // plaintext Data written by BPF (included in KernelDataEvents)
+	TLSNoFD             uint64 // TLS calls whose socket was not known: plaintext not reported
+	TLSCipherBytes      uint64 // ciphertext bytes of TLS connections, not reported as Data
+	KernelExecEvents    uint64 // exec records written (Config.TLS)
+	DropRingbufExec     uint64 // ring full: exec record lost
 }
 
 // KernelRecords is the number of records BPF wrote to the ring; once the
 // reader caught up it equals Records.
 func (s Stats) KernelRecords() uint64 {
-	return s.KernelOpenEvents + s.KernelDataEvents + s.KernelCloseEvents + s.KernelExitEvents
+	return s.KernelOpenEvents + s.KernelDataEvents + s.KernelCloseEvents + s.KernelExitEvents +
+		s.KernelExecEvents
 }
 
 // Drops is the number of records lost in the kernel.
 func (s Stats) Drops() uint64 {
 	return s.DropRingbufOpen + s.DropRingbufData + s.DropRingbufClose + s.DropRingbufExit +
-		s.DropArgsMapFull + s.DropConnMapFull + s.DropNoScratch
+		s.DropRingbufExec + s.DropArgsMapFull + s.DropConnMapFull + s.DropNoScratch
 }
 
 // Tracer traces socket syscalls and reports them to a sockevent.Handler.
@@ -238,6 +257,9 @@ type Tracer struct {
 
 	// user-space counters (written by the reader goroutine)
 	nRecords, nEvents, nOpen, nData, nClose, nDataBytes, nPayload, nMalformed, nExitClosed atomic.Uint64
+	nTLSData                                                                               atomic.Uint64
+
+	hook atomic.Pointer[ProcessHook] // see SetProcessHook
 
 	// Owned by the reader goroutine: open connections per pid, closed by
 	// a process-exit record, and the BPF conns map to read their totals.
@@ -333,6 +355,7 @@ func (t *Tracer) configureSpec(spec *ebpf.CollectionSpec) error {
 		return fmt.Errorf("counting possible CPUs: %w", err)
 	}
 	spec.Maps[socketTraceMapScratchMap].MaxEntries = uint32(ncpu)
+	spec.Maps[socketTraceMapTlsScratchMap].MaxEntries = uint32(ncpu)
 	spec.Maps[socketTraceMapEvents].MaxEntries = uint32(t.cfg.RingBufferBytes)
 
 	// Wake the reader early once 1/8 of the ring is used (it polls anyway).
@@ -385,6 +408,18 @@ func (t *Tracer) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) error 
 	type tp struct{ name, group, event string }
 	var tps []tp
 	for name, ps := range spec.Programs {
+		if skipProgram(ps, t.cfg.TLS) {
+			// uprobes: attached per binary by tlsprobe; their IDs are
+			// listed for bpf_stats when TLS is on.
+			if t.cfg.TLS && ps.Type == ebpf.Kprobe {
+				if info, err := coll.Programs[name].Info(); err == nil {
+					if id, ok := info.ID(); ok {
+						ids = append(ids, id)
+					}
+				}
+			}
+			continue
+		}
 		group, event, ok := tracepointOf(ps.SectionName)
 		if !ok {
 			return fmt.Errorf("socket tracer: program %s has unexpected section %q", name, ps.SectionName)
@@ -510,6 +545,12 @@ func (t *Tracer) Stats() Stats {
 	s.StaleConns = c[socketTraceCounterCNT_STALE_CONN]
 	s.KernelExitEvents = c[socketTraceCounterCNT_EXIT_EVENTS]
 	s.DropRingbufExit = c[socketTraceCounterCNT_DROP_RB_EXIT]
+	s.KernelTLSDataEvents = c[socketTraceCounterCNT_TLS_DATA_EVENTS]
+	s.TLSNoFD = c[socketTraceCounterCNT_TLS_NO_FD]
+	s.TLSCipherBytes = c[socketTraceCounterCNT_TLS_CIPHER_BYTES]
+	s.KernelExecEvents = c[socketTraceCounterCNT_EXEC_EVENTS]
+	s.DropRingbufExec = c[socketTraceCounterCNT_DROP_RB_EXEC]
+	s.TLSDataEvents = t.nTLSData.Load()
 	return s
 }
 
