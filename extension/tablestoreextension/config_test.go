@@ -2,6 +2,7 @@ package tablestoreextension
 
 import (
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/extension/tablestoreextension/internal/metadata"
+	"github.com/otelcol-ebpf/otelcol-ebpf/internal/tablestore"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -52,7 +54,7 @@ func TestLoadConfig(t *testing.T) {
 
 	for name, msg := range map[string]string{
 		"over_100":      "table shares add up to 110%, more than 100%",
-		"too_small":     `table "spans" gets 4000000 bytes of the 20000000-byte budget, too small to hold a hot batch and a sealed one`,
+		"too_small":     `table "spans" gets ` + strconv.Itoa(1200000/(len(tablestore.DefaultSchemas())-1)) + ` bytes of the 2000000-byte budget, too small to hold a hot batch and a sealed one`,
 		"bad_codec":     `compression must be zstd, lz4 or none, got "brotli"`,
 		"unknown_table": `share for unknown table "nope"`,
 	} {

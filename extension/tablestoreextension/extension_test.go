@@ -21,7 +21,7 @@ import (
 func testConfig() *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.HTTP.NetAddr.Endpoint = "127.0.0.1:0"
-	cfg.MaxBytes = 256 << 20
+	cfg.MaxBytes = 1 << 30
 	return cfg
 }
 
@@ -83,12 +83,12 @@ func TestLifecycle(t *testing.T) {
 		} `json:"tables"`
 	}
 	require.NoError(t, json.Unmarshal(body, &out))
-	require.Len(t, out.Tables, 4)
+	require.Len(t, out.Tables, len(tablestore.DefaultSchemas()))
 	h := out.Tables[0]
 	assert.Equal(t, "http_events", h.Name)
 	assert.Equal(t, int64(1), h.Rows)
 	assert.Positive(t, h.Bytes)
-	assert.Equal(t, int64(256<<20)*40/100, h.BudgetBytes)
+	assert.Equal(t, int64(1<<30)*40/100, h.BudgetBytes)
 	assert.Equal(t, now, h.MinTimeNs)
 	require.NotNil(t, h.MinTime)
 	assert.Equal(t, now, h.MinTime.UnixNano())
@@ -148,7 +148,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	require.Nil(t, ext.(*tableStoreExtension).TableStore())
 
 	cfg = testConfig()
-	cfg.MaxBytes = 16 << 20 // 2 x 8 MiB batches do not fit in 20% of it
+	cfg.MaxBytes = 2 << 20 // 2 x 256 KiB batches (the smallest) do not fit in a table's share
 	ext, err = NewFactory().Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
 	require.ErrorContains(t, ext.Start(context.Background(), componenttest.NewNopHost()), "too small to hold a hot batch")

@@ -21,7 +21,7 @@ import (
 
 func queryServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	store, err := tablestore.New(tablestore.Config{MaintenanceInterval: -1, CompactInline: true, MaxBytes: 64 << 20})
+	store, err := tablestore.New(tablestore.Config{MaintenanceInterval: -1, CompactInline: true, MaxBytes: 1 << 30})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
 	tb := store.Table(tablestore.TableHTTPEvents)

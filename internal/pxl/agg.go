@@ -150,7 +150,7 @@ func aggregate(fn *aggFunc, col *vec, gid []int32, ngroups int, first []int32) (
 	case "quantiles":
 		sk := make([]*ddsketch.DDSketch, ngroups)
 		for g := range sk {
-			s, err := ddsketch.NewDefaultDDSketch(0.01)
+			s, err := newSketch()
 			if err != nil {
 				return nil, err
 			}
@@ -159,7 +159,7 @@ func aggregate(fn *aggFunc, col *vec, gid []int32, ngroups int, first []int32) (
 		vals := col.floats()
 		for i, g := range gid {
 			// DDSketch rejects values beyond its range; clamp negatives to 0.
-			_ = sk[g].Add(math.Max(0, vals[i]))
+			sketchAdd(sk[g], vals[i])
 		}
 		out := make([]string, ngroups)
 		for g, s := range sk {

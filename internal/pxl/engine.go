@@ -27,6 +27,9 @@ const (
 	DefaultMaxGroups   = 1_000_000
 	DefaultMaxJoinRows = 10_000_000
 	DefaultMaxTables   = 64
+
+	DefaultMaxScriptMemory int64 = 256 << 20
+	DefaultMaxMemory       int64 = 1 << 30
 )
 
 // Options bound a query. Zero values mean the defaults.
@@ -44,6 +47,17 @@ type Options struct {
 	MaxGroups int
 	// MaxJoinRows bounds the rows of one merge.
 	MaxJoinRows int
+	// MaxScriptMemory bounds what the script's own values (lists, strings,
+	// dicts built by +, *, %, list(), …) may allocate, in bytes (default
+	// 256 MiB).
+	MaxScriptMemory int64
+	// MaxMemory bounds the estimated size of the result of one merge (rows
+	// times columns), in bytes (default 1 GiB).
+	MaxMemory int64
+	// ScanWorkers is the number of goroutines that decode a scan's batches
+	// ahead of the operators (default 1: a query takes one core; the
+	// results do not depend on it).
+	ScanWorkers int
 	// Now is the clock for relative times (default time.Now).
 	Now func() time.Time
 }
@@ -67,8 +81,17 @@ func (o Options) withDefaults() Options {
 	if o.MaxJoinRows <= 0 {
 		o.MaxJoinRows = DefaultMaxJoinRows
 	}
+	if o.MaxScriptMemory <= 0 {
+		o.MaxScriptMemory = DefaultMaxScriptMemory
+	}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ScanWorkers <= 0 {
+		o.ScanWorkers = 1
 	}
 	return o
 }
@@ -131,11 +154,12 @@ type ColumnDesc struct {
 type Engine struct {
 	store *tablestore.Store
 	opts  Options
+	bufs  *tablestore.BufferPool // scan buffers, reused across batches and queries
 }
 
 // New returns an engine over store.
 func New(store *tablestore.Store, opts Options) *Engine {
-	return &Engine{store: store, opts: opts.withDefaults()}
+	return &Engine{store: store, opts: opts.withDefaults(), bufs: tablestore.NewBufferPool()}
 }
 
 // display is one px.display call.
@@ -162,14 +186,19 @@ func (e *Engine) Run(ctx context.Context, q Query) (*Result, error) {
 	for _, d := range c.displays {
 		prune(d.df.n, allFields(d.df.n))
 	}
-	x := &executor{ctx: ctx, store: e.store, opts: &e.opts}
+	x := &executor{ctx: ctx, store: e.store, opts: &e.opts, bufs: e.bufs}
 	for _, d := range c.displays {
 		f, err := x.run(d.df.n)
 		if err != nil {
 			if ctx.Err() != nil {
 				err = fmt.Errorf("query stopped: %w", context.Cause(ctx))
 			}
-			return nil, &Error{File: d.pos.Filename(), Line: int(d.pos.Line), Col: int(d.pos.Col), Msg: err.Error()}
+			pos := d.pos
+			var pe *posError
+			if errors.As(err, &pe) && pe.pos.Line > 0 {
+				pos = pe.pos
+			}
+			return nil, &Error{File: pos.Filename(), Line: int(pos.Line), Col: int(pos.Col), Msg: err.Error()}
 		}
 		res.Tables = append(res.Tables, e.table(d, f))
 	}
@@ -263,17 +292,19 @@ func (e *Engine) compile(ctx context.Context, q Query) (*compiled, error) {
 	}
 	c := &compiled{}
 	px := e.pxModule(c)
-	predeclared := starlark.StringDict{
-		"px":      px,
-		binopName: starlark.NewBuiltin(binopName, binop),
-		unopName:  starlark.NewBuiltin(unopName, unop),
-	}
+	predeclared := checkedBuiltins()
+	predeclared["px"] = px
+	predeclared[binopName] = starlark.NewBuiltin(binopName, binop)
+	predeclared[unopName] = starlark.NewBuiltin(unopName, unop)
+	predeclared[sizeOpName] = starlark.NewBuiltin(sizeOpName, sizeOp)
+	predeclared[sizeGrowName] = starlark.NewBuiltin(sizeGrowName, sizeGrow)
 	prog, err := starlark.FileProgram(f, predeclared.Has)
 	if err != nil {
 		return nil, toError(err)
 	}
 	th := &starlark.Thread{Name: "pxl"}
 	th.SetMaxExecutionSteps(e.opts.MaxSteps)
+	th.SetLocal(memLocal, &memBudget{limit: e.opts.MaxScriptMemory})
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -394,7 +425,7 @@ func toError(err error) error {
 			}
 		}
 		// Builtins prefix their name; the rewritten operators should not show.
-		for _, pre := range []string{binopName + ": ", unopName + ": "} {
+		for _, pre := range []string{binopName + ": ", unopName + ": ", sizeOpName + ": ", sizeGrowName + ": "} {
 			out.Msg = strings.TrimPrefix(out.Msg, pre)
 		}
 		return out

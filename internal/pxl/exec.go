@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"go.starlark.net/syntax"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/internal/tablestore"
 )
@@ -17,6 +20,7 @@ type executor struct {
 	ctx   context.Context
 	store *tablestore.Store
 	opts  *Options
+	bufs  *tablestore.BufferPool
 }
 
 func (x *executor) run(n node) (*frame, error) {
@@ -85,6 +89,9 @@ func (x *executor) run(n node) (*frame, error) {
 		}
 		return out, nil
 	case *aggNode:
+		if out, ok, err := x.aggStream(p); ok {
+			return out, err
+		}
 		in, err := x.run(p.in)
 		if err != nil {
 			return nil, err
@@ -117,6 +124,16 @@ func (x *executor) run(n node) (*frame, error) {
 	return nil, fmt.Errorf("internal error: unknown plan node %T", n)
 }
 
+// posError is an execution error caused by a plan node created at pos
+// (rather than by the display that ran it).
+type posError struct {
+	pos syntax.Position
+	err error
+}
+
+func (e *posError) Error() string { return e.err.Error() }
+func (e *posError) Unwrap() error { return e.err }
+
 func filterFrame(in *frame, pred Expr) (*frame, error) {
 	v, err := pred.eval(in)
 	if err != nil {
@@ -140,21 +157,24 @@ func filterFrame(in *frame, pred Expr) (*frame, error) {
 	return in.take(keep), nil
 }
 
-func (x *executor) scan(s *scanNode, pred Expr) (*frame, error) {
+// openScan takes the snapshot a scan reads: the columns the plan needs
+// (names, types; time_ alone when none is) and the time range, narrowed by
+// the time_ bounds of the pushed-down filter, which the snapshot applies
+// (its records hold only the rows that pass). snap is nil when the range
+// is empty.
+func (x *executor) openScan(s *scanNode, pred Expr) (snap *tablestore.Snapshot, names []string, types []Type, err error) {
 	t := x.store.Table(s.table)
 	if t == nil {
-		return nil, fmt.Errorf("table %q not found", s.table)
+		return nil, nil, nil, fmt.Errorf("table %q not found", s.table)
 	}
-	f := &frame{}
 	for _, fd := range s.out {
 		if s.need == nil || s.need[fd.name] {
-			f.names = append(f.names, fd.name)
-			f.cols = append(f.cols, &vec{t: fd.t})
+			names = append(names, fd.name)
+			types = append(types, fd.t)
 		}
 	}
-	if len(f.names) == 0 { // count-like plans still need the row count
-		f.names = []string{tablestore.TimeColumn}
-		f.cols = []*vec{{t: TypeTime}}
+	if len(names) == 0 { // count-like plans still need the row count
+		names, types = []string{tablestore.TimeColumn}, []Type{TypeTime}
 	}
 	start, end := s.start, s.end
 	if pred != nil { // push time_ bounds of the filter into the time index
@@ -166,82 +186,121 @@ func (x *executor) scan(s *scanNode, pred Expr) (*frame, error) {
 			end = hi
 		}
 		if start > 0 && end > 0 && end <= start {
-			return f, nil
+			return nil, names, types, nil
 		}
 	}
-	snap, err := t.Snapshot(tablestore.ScanOptions{Columns: f.names, Start: start, End: end})
+	opts := tablestore.ScanOptions{Columns: names, Start: start, End: end, Allocator: x.bufs}
+	if pred != nil {
+		// The store evaluates the filter first and decodes the other
+		// columns only for the rows that pass.
+		refs := map[string]bool{}
+		pred.refs(refs)
+		var fnames []string
+		var ftypes []Type
+		for i, name := range names {
+			if refs[name] {
+				fnames = append(fnames, name)
+				ftypes = append(ftypes, types[i])
+				delete(refs, name)
+			}
+		}
+		if len(refs) > 0 {
+			return nil, nil, nil, fmt.Errorf("internal error: the filter reads columns the scan of %s does not", s.table)
+		}
+		if c, op, k, ok := intCmpConst(pred); ok && len(fnames) == 1 && fnames[0] == c.name {
+			// Evaluated by the store, on compressed data where it can.
+			opts.Where = &tablestore.IntCompare{Column: c.name, Op: op, Value: k}
+		} else {
+			opts.FilterColumns = fnames
+			opts.Filter = func(rec arrow.RecordBatch) ([]int32, error) {
+				var buf []int32 // per call: scan workers call it concurrently
+				keep, _, err := batchKeep(pred, fnames, ftypes, rec, &buf)
+				return keep, err
+			}
+		}
+	}
+	snap, err = t.Snapshot(opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if snap.MaxRows() > x.opts.MaxScanRows {
+		snap.Release()
+		return nil, nil, nil, fmt.Errorf("query would read %d rows of %s (limit %d): narrow start_time", snap.MaxRows(), s.table, x.opts.MaxScanRows)
+	}
+	return snap, names, types, nil
+}
+
+// batchKeep evaluates a pushed-down filter on one record: the rows that
+// pass (valid until the next call with the same buf), and the columns it
+// converted to evaluate it (nil for the fast column-vs-constant path),
+// whose kept rows callers reuse.
+func batchKeep(pred Expr, names []string, types []Type, rec arrow.RecordBatch, buf *[]int32) ([]int32, *frame, error) {
+	if keep, ok := keepCmpConst(pred, names, rec, buf); ok {
+		return keep, nil, nil
+	}
+	n := int(rec.NumRows())
+	predCols := map[string]bool{}
+	pred.refs(predCols)
+	bf := &frame{n: n}
+	for i, name := range names {
+		if predCols[name] {
+			v := &vec{t: types[i]}
+			appendArrow(v, rec.Column(i))
+			bf.names = append(bf.names, name)
+			bf.cols = append(bf.cols, v)
+		}
+	}
+	mask, err := pred.eval(bf)
+	if err != nil {
+		return nil, nil, err
+	}
+	var keep []int32
+	if mask.konst {
+		if mask.B[0] {
+			keep = make([]int32, n)
+			for i := range keep {
+				keep[i] = int32(i)
+			}
+		}
+	} else {
+		keep = make([]int32, 0, n/4)
+		for i, b := range mask.B {
+			if b {
+				keep = append(keep, int32(i))
+			}
+		}
+	}
+	return keep, bf, nil
+}
+
+func (x *executor) scan(s *scanNode, pred Expr) (*frame, error) {
+	snap, names, types, err := x.openScan(s, pred)
 	if err != nil {
 		return nil, err
 	}
-	defer snap.Release()
-	if snap.MaxRows() > x.opts.MaxScanRows {
-		return nil, fmt.Errorf("query would read %d rows of %s (limit %d): narrow start_time", snap.MaxRows(), s.table, x.opts.MaxScanRows)
+	f := &frame{names: names}
+	for _, t := range types {
+		f.cols = append(f.cols, &vec{t: t})
 	}
+	if snap == nil {
+		return f, nil
+	}
+	defer snap.Release()
 	if pred == nil {
 		for i, c := range f.cols {
 			f.cols[i] = newVec(c.t, int(snap.MaxRows()))
 		}
 	}
-	// Columns the pushed-down filter reads are converted whole, the others
-	// only for the rows that pass.
-	var predCols map[string]bool
-	if pred != nil {
-		predCols = map[string]bool{}
-		pred.refs(predCols)
-	}
-	err = snap.Scan(x.ctx, func(rec arrow.RecordBatch) error {
+	// The snapshot applies the filter: its records hold the rows that pass.
+	err = snap.ScanParallel(x.ctx, x.opts.ScanWorkers, func(rec arrow.RecordBatch) error {
 		n := int(rec.NumRows())
-		if pred == nil {
-			for i := range f.cols {
-				appendArrow(f.cols[i], rec.Column(i))
-			}
-			f.n += n
-			return x.ctx.Err()
+		if pred != nil && f.n == 0 && n > 0 {
+			presize(f, n*int(snap.NumBatches()))
 		}
-		if keep, ok := keepCmpConst(pred, f.names, rec); ok {
-			for i := range f.names {
-				appendArrowRows(f.cols[i], rec.Column(i), keep)
-			}
-			f.n += len(keep)
-			return x.ctx.Err()
+		for i := range f.cols {
+			appendArrow(f.cols[i], rec.Column(i))
 		}
-		bf := &frame{n: n}
-		for i, name := range f.names {
-			if predCols[name] {
-				v := &vec{t: f.cols[i].t}
-				appendArrow(v, rec.Column(i))
-				bf.names = append(bf.names, name)
-				bf.cols = append(bf.cols, v)
-			}
-		}
-		mask, err := pred.eval(bf)
-		if err != nil {
-			return err
-		}
-		var keep []int32
-		if mask.konst {
-			if mask.B[0] {
-				keep = make([]int32, n)
-				for i := range keep {
-					keep[i] = int32(i)
-				}
-			}
-		} else {
-			keep = make([]int32, 0, n/4)
-			for i, b := range mask.B {
-				if b {
-					keep = append(keep, int32(i))
-				}
-			}
-		}
-		for i, name := range f.names {
-			if c := bf.col(name); c != nil {
-				f.cols[i].appendVec(c.take(keep))
-			} else {
-				appendArrowRows(f.cols[i], rec.Column(i), keep)
-			}
-		}
-		f.n += len(keep)
+		f.n += n
 		return x.ctx.Err()
 	})
 	if err != nil {
@@ -250,30 +309,35 @@ func (x *executor) scan(s *scanNode, pred Expr) (*frame, error) {
 	return f, nil
 }
 
+// presize gives the columns of f room for about rows rows (plus 1/8), from
+// the selectivity of a filter on the first batch.
+func presize(f *frame, rows int) {
+	rows += rows / 8
+	if rows <= 0 || rows > 1<<26 {
+		return
+	}
+	for _, c := range f.cols {
+		switch c.t {
+		case TypeInt64, TypeTime:
+			c.I = slices.Grow(c.I, int(rows))
+		case TypeFloat64:
+			c.F = slices.Grow(c.F, int(rows))
+		case TypeString:
+			c.S = slices.Grow(c.S, int(rows))
+		case TypeBool:
+			c.B = slices.Grow(c.B, int(rows))
+		}
+	}
+}
+
 // keepCmpConst handles the most common pushed-down filter, an INT64 or
 // TIME64NS column compared with a constant (df[df.resp_status >= 500]): it
 // reads the Arrow values in place and returns the rows that pass, without
 // converting the column or building a mask. ok is false for any other
 // predicate, which the general path evaluates.
-func keepCmpConst(pred Expr, names []string, rec arrow.RecordBatch) (keep []int32, ok bool) {
-	b, isBin := pred.(*binExpr)
-	if !isBin || !isCmp(b.op) {
-		return nil, false
-	}
-	op := b.op
-	c, isCol := b.l.(*colRef)
-	k, isLit := b.r.(*lit)
-	if !isCol || !isLit {
-		if c, isCol = b.r.(*colRef); !isCol {
-			return nil, false
-		}
-		if k, isLit = b.l.(*lit); !isLit {
-			return nil, false
-		}
-		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op] // k < col: col > k
-	}
-	intLike := func(t Type) bool { return t == TypeInt64 || t == TypeTime }
-	if !intLike(c.t) || !intLike(k.v.t) || !k.v.konst || len(k.v.I) == 0 {
+func keepCmpConst(pred Expr, names []string, rec arrow.RecordBatch, buf *[]int32) (keep []int32, ok bool) {
+	c, op, k, ok := intCmpConst(pred)
+	if !ok {
 		return nil, false
 	}
 	for i, name := range names {
@@ -283,11 +347,11 @@ func keepCmpConst(pred Expr, names []string, rec arrow.RecordBatch) (keep []int3
 		switch a := rec.Column(i).(type) {
 		case *array.Int64:
 			if a.NullN() == 0 {
-				return keepCmp(a.Int64Values(), op, k.v.I[0]), true
+				return keepCmp(a.Int64Values(), op, k, buf), true
 			}
 		case *array.Timestamp:
 			if a.NullN() == 0 {
-				return keepCmp(a.TimestampValues(), op, arrow.Timestamp(k.v.I[0])), true
+				return keepCmp(a.TimestampValues(), op, arrow.Timestamp(k), buf), true
 			}
 		}
 		return nil, false
@@ -295,48 +359,83 @@ func keepCmpConst(pred Expr, names []string, rec arrow.RecordBatch) (keep []int3
 	return nil, false
 }
 
-// keepCmp returns the positions i where vals[i] op k.
-func keepCmp[T ~int64](vals []T, op string, k T) []int32 {
-	keep := make([]int32, 0, len(vals)/8)
+// intCmpConst matches a comparison of an INT64 or TIME64NS column with a
+// constant (either side): column name, operator (column on the left), value.
+func intCmpConst(pred Expr) (*colRef, string, int64, bool) {
+	b, isBin := pred.(*binExpr)
+	if !isBin || !isCmp(b.op) {
+		return nil, "", 0, false
+	}
+	op := b.op
+	c, isCol := b.l.(*colRef)
+	k, isLit := b.r.(*lit)
+	if !isCol || !isLit {
+		if c, isCol = b.r.(*colRef); !isCol {
+			return nil, "", 0, false
+		}
+		if k, isLit = b.l.(*lit); !isLit {
+			return nil, "", 0, false
+		}
+		op = map[string]string{"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}[op] // k < col: col > k
+	}
+	intLike := func(t Type) bool { return t == TypeInt64 || t == TypeTime }
+	if !intLike(c.t) || !intLike(k.v.t) || !k.v.konst || len(k.v.I) == 0 {
+		return nil, "", 0, false
+	}
+	return c, op, k.v.I[0], true
+}
+
+// keepCmp returns the positions i where vals[i] op k. The loops are
+// branch-free (every position is written, the count advances when the row
+// passes): filters keep an unpredictable few percent of rows.
+func keepCmp[T ~int64](vals []T, op string, k T, buf *[]int32) []int32 {
+	if cap(*buf) < len(vals)+1 {
+		*buf = make([]int32, len(vals)+1)
+	}
+	keep := (*buf)[:len(vals)+1]
+	n := 0
 	switch op {
 	case "==":
 		for i, v := range vals {
-			if v == k {
-				keep = append(keep, int32(i))
-			}
+			keep[n] = int32(i)
+			n += b2i(v == k)
 		}
 	case "!=":
 		for i, v := range vals {
-			if v != k {
-				keep = append(keep, int32(i))
-			}
+			keep[n] = int32(i)
+			n += b2i(v != k)
 		}
 	case "<":
 		for i, v := range vals {
-			if v < k {
-				keep = append(keep, int32(i))
-			}
+			keep[n] = int32(i)
+			n += b2i(v < k)
 		}
 	case "<=":
 		for i, v := range vals {
-			if v <= k {
-				keep = append(keep, int32(i))
-			}
+			keep[n] = int32(i)
+			n += b2i(v <= k)
 		}
 	case ">":
 		for i, v := range vals {
-			if v > k {
-				keep = append(keep, int32(i))
-			}
+			keep[n] = int32(i)
+			n += b2i(v > k)
 		}
 	case ">=":
 		for i, v := range vals {
-			if v >= k {
-				keep = append(keep, int32(i))
-			}
+			keep[n] = int32(i)
+			n += b2i(v >= k)
 		}
 	}
-	return keep
+	return keep[:n:n]
+}
+
+// b2i is 1 for true, 0 for false (compiled to a flag move, no branch).
+func b2i(b bool) int {
+	var x int
+	if b {
+		x = 1
+	}
+	return x
 }
 
 // timeBounds returns the range [lo, hi) of time_ that a filter allows, from
@@ -386,56 +485,6 @@ func timeBounds(pred Expr) (lo, hi int64) {
 	return 0, 0
 }
 
-// appendArrowRows copies the rows keep of an Arrow array into v.
-func appendArrowRows(v *vec, arr arrow.Array, keep []int32) {
-	switch a := arr.(type) {
-	case *array.Int64:
-		vals := a.Int64Values()
-		for _, i := range keep {
-			v.I = append(v.I, vals[i])
-		}
-	case *array.Timestamp:
-		vals := a.TimestampValues()
-		for _, i := range keep {
-			v.I = append(v.I, int64(vals[i]))
-		}
-	case *array.Float64:
-		vals := a.Float64Values()
-		for _, i := range keep {
-			v.F = append(v.F, vals[i])
-		}
-	case *array.Boolean:
-		for _, i := range keep {
-			v.B = append(v.B, a.Value(int(i)))
-		}
-	case *array.String:
-		for _, i := range keep {
-			v.S = append(v.S, strings.Clone(a.Value(int(i))))
-		}
-	case *array.Dictionary:
-		d, _ := a.Dictionary().(*array.String)
-		ix, ok := a.Indices().(*array.Int32)
-		if d == nil || !ok {
-			for _, i := range keep {
-				v.S = append(v.S, strings.Clone(tablestore.StringValue(a, int(i))))
-			}
-			return
-		}
-		vals := make([]string, d.Len()) // cloned lazily: only used entries
-		done := make([]bool, d.Len())
-		idx := ix.Int32Values()
-		for _, i := range keep {
-			k := idx[i]
-			if !done[k] {
-				vals[k], done[k] = strings.Clone(d.Value(int(k))), true
-			}
-			v.S = append(v.S, vals[k])
-		}
-	default:
-		v.appendZero(len(keep))
-	}
-}
-
 // appendArrow copies an Arrow array into v (strings are cloned: the record
 // is released after the callback).
 func appendArrow(v *vec, arr arrow.Array) {
@@ -472,7 +521,7 @@ func appendArrow(v *vec, arr arrow.Array) {
 			return
 		}
 		for i := range a.Len() {
-			v.S = append(v.S, tablestore.StringValue(a, i))
+			v.S = append(v.S, strings.Clone(tablestore.StringValue(a, i)))
 		}
 	default:
 		v.appendZero(arr.Len())
@@ -491,7 +540,7 @@ func groupIDs(keys []*vec, n, maxGroups int) (gid []int32, first []int32, err er
 		}
 		return gid, first, nil
 	case len(keys) == 1 && keys[0].t == TypeString:
-		first, ok := groupOneKey(keys[0].S, gid, first, maxGroups)
+		first, ok := groupStrings(keys[0].S, gid, first, maxGroups)
 		if !ok {
 			return nil, nil, tooMany
 		}
@@ -596,6 +645,19 @@ func (x *executor) merge(p *mergeNode) (*frame, error) {
 		k := key(r, p.rightOn, i)
 		index[k] = append(index[k], int32(i))
 	}
+	// Estimated bytes per output row: the two row indexes, then every
+	// column (strings share their bytes with the inputs).
+	width := int64(8)
+	for _, f := range p.out {
+		switch f.t {
+		case TypeString:
+			width += 16
+		case TypeBool:
+			width++
+		default:
+			width += 8
+		}
+	}
 	var li, ri []int32 // -1 = no row on that side
 	matched := make([]bool, r.n)
 	for i := range l.n {
@@ -608,7 +670,11 @@ func (x *executor) merge(p *mergeNode) (*frame, error) {
 			li, ri = append(li, int32(i)), append(ri, -1)
 		}
 		if len(li) > x.opts.MaxJoinRows {
-			return nil, fmt.Errorf("merge makes more than %d rows", x.opts.MaxJoinRows)
+			return nil, &posError{pos: p.pos, err: fmt.Errorf("merge makes more than %d rows", x.opts.MaxJoinRows)}
+		}
+		if int64(len(li))*width > x.opts.MaxMemory {
+			return nil, &posError{pos: p.pos, err: fmt.Errorf("merge would hold more than %d rows of %d columns (about %d MiB; the limit is %d MiB): join on more selective keys or filter first",
+				len(li), len(p.out), int64(len(li))*width>>20, x.opts.MaxMemory>>20)}
 		}
 	}
 	if p.how == "right" || p.how == "outer" {
@@ -644,6 +710,42 @@ func (x *executor) merge(p *mergeNode) (*frame, error) {
 	side(l, li, p.left.fields(), p.lOut)
 	side(r, ri, p.right.fields(), p.rOut)
 	return out, nil
+}
+
+// groupStrings is groupOneKey for strings. Strings read from a dictionary
+// column share their bytes (one copy per dictionary entry and batch): a
+// small cache keyed by the string's address finds their group without
+// hashing or comparing the bytes.
+func groupStrings(vals []string, gid, first []int32, maxGroups int) ([]int32, bool) {
+	type slot struct {
+		p   *byte
+		n   int
+		g1  int32 // group + 1; 0: empty
+		pad int32
+	}
+	var cache [256]slot
+	m := map[string]int32{}
+	for i, v := range vals {
+		p := unsafe.StringData(v)
+		h := (uint64(uintptr(unsafe.Pointer(p))) * 0x9E3779B97F4A7C15) >> 56
+		sl := &cache[h]
+		if sl.p == p && sl.n == len(v) && sl.g1 != 0 {
+			gid[i] = sl.g1 - 1
+			continue
+		}
+		g, ok := m[v]
+		if !ok {
+			g = int32(len(first))
+			if int(g) >= maxGroups {
+				return nil, false
+			}
+			m[v] = g
+			first = append(first, int32(i))
+		}
+		*sl = slot{p: p, n: len(v), g1: g + 1}
+		gid[i] = g
+	}
+	return first, true
 }
 
 // groupOneKey numbers the distinct values of one key column in order of

@@ -185,7 +185,7 @@ df.ep = px.path_template(df.req_path)
 df.host = px.pluck(px.uri_parse('http://x.io/p'), 'host')
 px.display(df[df.service == 'users'][['svc', 'node', 'ep', 'host']].head(1))
 `)
-	assert.Equal(t, [][]any{{"users", "", "/users/*", "x.io"}}, res.Tables[0].Rows)
+	assert.Equal(t, [][]any{{"users", localNodeName(), "/users/*", "x.io"}}, res.Tables[0].Rows) // one store per node: its name
 }
 
 func TestMoreScalarFunctions(t *testing.T) {
@@ -206,4 +206,36 @@ df.rep = px.replace('[0-9]+', df.req_path, 'N')
 px.display(df[['a', 'c', 'f', 'r', 'i', 's', 'm', 'm2', 'rep']])
 `)
 	assert.Equal(t, [][]any{{int64(404), 2.0, 2.0, 2.0, int64(11), "404", true, false, "/users/N"}}, res.Tables[0].Rows)
+}
+
+// TestScriptMemoryAndJoinLimits: values too big for the script's memory
+// budget and a cross join too big for the query's are clear errors at the
+// line and column that build them, not an out-of-memory crash.
+func TestScriptMemoryAndJoinLimits(t *testing.T) {
+	s := fixture(t)
+	e := New(s, Options{Now: func() time.Time { return testNow }, MaxScriptMemory: 64 << 20, MaxMemory: 4096})
+	for _, c := range []struct {
+		script    string
+		line, col int
+		msg       string
+	}{
+		{"x = [0] * 1000000000\n", 1, 9, "script memory limit"},
+		{"x = 'ab' * (1 << 40)\n", 1, 10, "script memory limit"},
+		{"x = list(range(1000000000))\n", 1, 9, "list() of 1000000000 elements"},
+		{"s = 'abcd'\nfor i in range(64):\n    s = s + s\n", 3, 11, "script memory limit"},
+		{"l = [1]\nfor i in range(64):\n    l += l\n", 3, 7, "script memory limit"},
+		{"l = []\nfor i in range(100):\n    l.append('x' * 4000000)\n", 3, 18, "script memory limit"},
+		{"import px\na = px.DataFrame('http_events')\nb = px.DataFrame('http_events')\nj = a.merge(b, how='inner', left_on=['upid'], right_on=['upid'])\npx.display(j)\n",
+			4, 12, "merge would hold more than"},
+	} {
+		_, err := e.Run(context.Background(), Query{Script: c.script, Filename: "h.pxl"})
+		var pe *Error
+		require.ErrorAs(t, err, &pe, c.script)
+		assert.Equal(t, [2]int{c.line, c.col}, [2]int{pe.Line, pe.Col}, "%s: %v", c.script, err)
+		assert.Contains(t, pe.Msg, c.msg, c.script)
+	}
+	// Ordinary scripts are unaffected.
+	res, err := e.Run(context.Background(), Query{Script: "import px\nx = [1, 2] * 3 + [4]\ns = '%s-%d' % ('a', len(x))\nl = [0]\nl += [1]\ndf = px.DataFrame('http_events')\ndf = df[df.req_path == s[:0] + '/cart']\npx.display(df.agg(n=('latency', px.count)))\n"})
+	require.NoError(t, err)
+	assert.Equal(t, [][]any{{int64(3)}}, res.Tables[0].Rows)
 }

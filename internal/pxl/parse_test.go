@@ -51,8 +51,10 @@ func TestRewriteOperators(t *testing.T) {
 	assert.Equal(t, unopName, not.Fn.(*syntax.Ident).Name)
 	z := f.Stmts[1].(*syntax.AssignStmt).RHS.(*syntax.CallExpr)
 	assert.Equal(t, "<", z.Args[0].(*syntax.Literal).Value)
-	_, isBin := z.Args[1].(*syntax.BinaryExpr)
-	assert.True(t, isBin, "+ is not rewritten")
+	// + keeps Starlark's meaning; it is only routed through the size check.
+	plus := z.Args[1].(*syntax.CallExpr)
+	assert.Equal(t, sizeOpName, plus.Fn.(*syntax.Ident).Name)
+	assert.Equal(t, "+", plus.Args[0].(*syntax.Literal).Value)
 }
 
 func TestPlainStarlarkStillWorks(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"go.starlark.net/syntax"
 )
 
 // field is a named, typed output column of a plan node.
@@ -119,6 +121,7 @@ type mergeNode struct {
 	leftOn, rightOn []string
 	lOut, rOut      []string // output names of left and right columns
 	out             []field
+	pos             syntax.Position // the merge call, for execution errors
 }
 
 func (m *mergeNode) fields() []field { return m.out }

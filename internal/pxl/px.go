@@ -289,8 +289,8 @@ func (e *Engine) pxModule(c *compiled) *pxModule {
 				return nil, fmt.Errorf("px.%s: want the upid column", name)
 			}
 			if r, ok := c.e.(*colRef); ok {
-				if i := fieldIndex(r.from, col); i >= 0 {
-					return colVal{&colRef{name: col, t: r.from[i].t, from: r.from}}, nil
+				if e := ctxExpr(r.from, col); e != nil { // k8sctx.go: as df.ctx[...], namespace/name
+					return colVal{e}, nil
 				}
 			}
 			return colVal{&lit{constString("")}}, nil

@@ -34,6 +34,12 @@ func rwStmt(s syntax.Stmt) {
 	case *syntax.AssignStmt:
 		s.LHS = rw(s.LHS)
 		s.RHS = rw(s.RHS)
+		if op, ok := augmentedOps[s.Op]; ok {
+			// x op= y -> x op= __pxl_grow("op", x, y): the size of the
+			// result is checked, the assignment is unchanged (x is
+			// evaluated once more, as an operand of the check).
+			s.RHS = call(sizeGrowName, s.OpPos, op, s.LHS, s.RHS)
+		}
 	case *syntax.DefStmt:
 		rwParams(s.Params)
 		rwStmts(s.Body)
@@ -88,6 +94,9 @@ func rw(e syntax.Expr) syntax.Expr {
 		e.Y = rw(e.Y)
 		if op, ok := rewrittenOps[e.Op]; ok {
 			return call(binopName, e.OpPos, op, e.X, e.Y)
+		}
+		if op, ok := sizedOps[e.Op]; ok {
+			return call(sizeOpName, e.OpPos, op, e.X, e.Y)
 		}
 		return e
 	case *syntax.UnaryExpr:

@@ -255,6 +255,9 @@ type frame struct {
 }
 
 func (f *frame) col(name string) *vec {
+	if f == nil {
+		return nil
+	}
 	for i, n := range f.names {
 		if n == name {
 			return f.cols[i]

@@ -169,8 +169,14 @@ var dfMethods = map[string]func(d *dataFrame, args starlark.Tuple, kw []starlark
 
 func (d *dataFrame) Attr(name string) (starlark.Value, error) {
 	if m, ok := dfMethods[name]; ok {
-		return starlark.NewBuiltin(name, func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
-			return m(d, args, kw)
+		return starlark.NewBuiltin(name, func(th *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
+			v, err := m(d, args, kw)
+			if r, ok := v.(*dataFrame); ok && err == nil {
+				if mn, ok := r.n.(*mergeNode); ok {
+					mn.pos = th.CallFrame(1).Pos // execution errors point at the merge
+				}
+			}
+			return v, err
 		}), nil
 	}
 	if name == "ctx" {
@@ -481,8 +487,8 @@ func (c ctxVal) Get(k starlark.Value) (starlark.Value, bool, error) {
 	}
 	fs := c.d.n.fields()
 	for _, col := range cols {
-		if i := fieldIndex(fs, col); i >= 0 {
-			return colVal{&colRef{name: col, t: fs[i].t}}, true, nil
+		if e := ctxExpr(fs, col); e != nil { // k8sctx.go: namespace/name, resource attributes, node
+			return colVal{e}, true, nil
 		}
 	}
 	// Not known for this table (yet): an empty string per row.

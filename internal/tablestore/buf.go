@@ -18,6 +18,25 @@ func (x *abuf) ensure(mem memory.Allocator, need, maxStep int) {
 	if need <= len(x.b) {
 		return
 	}
+	newCap := x.grownSize(need, maxStep)
+	if x.b == nil {
+		x.b = mem.Allocate(newCap)
+		return
+	}
+	x.b = mem.Reallocate(newCap, x.b)
+}
+
+// growth is how many bytes ensure(need, maxStep) would add to the buffer.
+func (x *abuf) growth(need, maxStep int) int64 {
+	if need <= len(x.b) {
+		return 0
+	}
+	return int64(x.grownSize(need, maxStep) - len(x.b))
+}
+
+// grownSize is the size ensure grows the buffer to for need bytes (need >
+// len(x.b)).
+func (x *abuf) grownSize(need, maxStep int) int {
 	newCap := 2 * len(x.b)
 	if newCap < 256 {
 		newCap = 256
@@ -28,12 +47,7 @@ func (x *abuf) ensure(mem memory.Allocator, need, maxStep int) {
 	if newCap < need {
 		newCap = need
 	}
-	newCap = (newCap + 63) &^ 63
-	if x.b == nil {
-		x.b = mem.Allocate(newCap)
-		return
-	}
-	x.b = mem.Reallocate(newCap, x.b)
+	return (newCap + 63) &^ 63
 }
 
 func (x *abuf) free(mem memory.Allocator) {

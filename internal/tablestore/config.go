@@ -199,13 +199,24 @@ func (c Config) Budgets(tables []string) (map[string]int64, error) {
 		budgets[t] = int64(float64(c.MaxBytes) * pct / 100)
 	}
 	for _, t := range tables {
-		if need := 2 * c.BatchBytes; budgets[t] < need {
-			errs = append(errs, fmt.Errorf("table %q gets %d bytes of the %d-byte budget, too small to hold a hot batch and a sealed one (2 x batch_bytes = %d): raise max_bytes or its share, or lower batch_bytes",
-				t, budgets[t], c.MaxBytes, need))
+		if need := 2 * batchBytesFor(c.BatchBytes, budgets[t]); budgets[t] < need {
+			errs = append(errs, fmt.Errorf("table %q gets %d bytes of the %d-byte budget, too small to hold a hot batch and a sealed one (2 x %d bytes): raise max_bytes or its share, or lower batch_bytes",
+				t, budgets[t], c.MaxBytes, need/2))
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return budgets, nil
+}
+
+// minAutoBatchBytes is the smallest hot batch batchBytesFor picks on its own.
+const minAutoBatchBytes int64 = 256 << 10
+
+// batchBytesFor is a table's hot batch size: batch (BatchBytes), but at
+// most a quarter of the table's budget so that a small table still holds a
+// few batches (a store with many tables and a modest max_bytes works), and
+// not below minAutoBatchBytes unless batch itself is smaller.
+func batchBytesFor(batch, budget int64) int64 {
+	return max(min(batch, budget/4), min(batch, minAutoBatchBytes))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -41,33 +42,177 @@ func makeDictArray(n int, idx, dictOffs, dictData *memory.Buffer, ndict int) arr
 // decodeColumn decodes one column of a cold batch of n rows into an Arrow
 // array allocated from mem.
 func (cd *codec) decodeColumn(mem memory.Allocator, typ ColumnType, cc coldCol, blob []byte, n int) (arrow.Array, error) {
+	return cd.decodeColumnRows(mem, typ, cc, blob, n, nil)
+}
+
+// decodeColumnRows is decodeColumn for the rows at positions rows
+// (ascending, < n) only, or every row when rows is nil. Integer columns
+// stored as byte planes or small dictionaries and dictionary-encoded
+// strings rebuild only those rows; other encodings decode the whole column
+// and keep those rows.
+func (cd *codec) decodeColumnRows(mem memory.Allocator, typ ColumnType, cc coldCol, blob []byte, n int, rows []int32) (arrow.Array, error) {
 	var partsArr [12][]byte
-	parts := partsArr[:0]
-	var scratch []*[]byte
-	defer func() {
-		for _, sp := range scratch {
-			putScratch(sp)
-		}
-	}()
+	var ps colParts
+	defer ps.release()
+	parts, err := cd.parts(cc, blob, partsArr[:0], &ps)
+	if err != nil {
+		return nil, err
+	}
+	if rows == nil {
+		return decodeParts(mem, typ, cc.enc, parts, n)
+	}
+	if arr, ok, err := decodeRows(mem, typ, cc.enc, parts, n, rows); ok || err != nil {
+		return arr, err
+	}
+	arr, err := decodeParts(mem, typ, cc.enc, parts, n)
+	if err != nil {
+		return nil, err
+	}
+	out := takeArray(mem, arr, rows)
+	arr.Release()
+	return out, nil
+}
+
+// colParts holds the scratch buffers of a column's decompressed parts.
+type colParts struct{ scratch []*[]byte }
+
+func (ps *colParts) release() {
+	for _, sp := range ps.scratch {
+		putScratch(sp)
+	}
+	ps.scratch = nil
+}
+
+// parts decompresses the parts of a column (appended to dst) into scratch
+// buffers that ps holds until ps.release.
+func (cd *codec) parts(cc coldCol, blob []byte, dst [][]byte, ps *colParts) ([][]byte, error) {
 	for _, p := range cc.parts {
 		if p.off < 0 || p.clen < 0 || p.off+p.clen > len(blob) {
 			return nil, errCorrupt
 		}
 		src := blob[p.off : p.off+p.clen]
 		if p.comp == compNone {
-			parts = append(parts, src)
+			dst = append(dst, src)
 			continue
 		}
 		sp := getScratch()
-		scratch = append(scratch, sp)
+		ps.scratch = append(ps.scratch, sp)
 		raw, err := cd.decompress(p.comp, src, p.rawLen, *sp)
 		if err != nil {
 			return nil, err
 		}
 		*sp = raw[:0]
-		parts = append(parts, raw)
+		dst = append(dst, raw)
 	}
-	return decodeParts(mem, typ, cc.enc, parts, n)
+	return dst, nil
+}
+
+// decodeRows decodes the rows at positions rows of the encodings that can
+// skip the others; ok is false for the rest.
+func decodeRows(mem memory.Allocator, typ ColumnType, enc uint8, parts [][]byte, n int, rows []int32) (arrow.Array, bool, error) {
+	if n < 0 || n > 1<<30 {
+		return nil, true, errCorrupt
+	}
+	// rows ascend: the first and the last bound them all.
+	if len(rows) > 0 && (rows[0] < 0 || int(rows[len(rows)-1]) >= n) {
+		return nil, true, fmt.Errorf("tablestore: rows %d..%d of %d", rows[0], rows[len(rows)-1], n)
+	}
+	k := len(rows)
+	switch {
+	case (typ == TypeTime || typ == TypeInt64) && enc == encPlanes && len(parts) > 1 && len(parts[0]) > 0 && parts[0][0]&flagDelta == 0:
+		hdr := parts[0]
+		w, l := binary.Uvarint(hdr[1:])
+		if l <= 0 || w > 8 || int(w) != len(parts)-1 {
+			return nil, true, errCorrupt
+		}
+		base, l2 := binary.Varint(hdr[1+l:])
+		if l2 <= 0 || 1+l+l2 != len(hdr) || hdr[0] != 0 {
+			return nil, true, errCorrupt
+		}
+		planes := parts[1:]
+		for _, p := range planes {
+			if len(p) != n {
+				return nil, true, errCorrupt
+			}
+		}
+		buf := newBuffer(mem, 8*k)
+		out := i64s(buf.Buf())[:k:k]
+		gatherPlanes(out, planes, rows, uint64(base))
+		return makeArray(typ.ArrowType(), k, nil, buf), true, nil
+	case (typ == TypeTime || typ == TypeInt64) && enc == encIntDict:
+		values, cnt, err := intDictValues(parts)
+		if err != nil {
+			return nil, true, err
+		}
+		buf := newBuffer(mem, 8*k)
+		out := i64s(buf.Buf())[:k:k]
+		b := indexBits(cnt)
+		src := parts[1]
+		if (b > 0 && len(src) != packedLen(n, b)) || (b == 0 && len(src) != n) {
+			buf.Release()
+			return nil, true, errCorrupt
+		}
+		for j, r := range rows {
+			var code int
+			if b > 0 {
+				per := 8 / b
+				code = int(src[int(r)/per]) >> (uint(int(r)%per) * uint(b)) & (1<<b - 1)
+			} else {
+				code = int(src[r])
+			}
+			if code >= cnt {
+				buf.Release()
+				return nil, true, errCorrupt
+			}
+			out[j] = values[code]
+		}
+		return makeArray(typ.ArrowType(), k, nil, buf), true, nil
+	case (typ == TypeTime || typ == TypeInt64) && enc == encConst:
+		buf := newBuffer(mem, 8*k)
+		if err := decodeInt64s(i64s(buf.Buf())[:k:k], enc, parts); err != nil {
+			buf.Release()
+			return nil, true, err
+		}
+		return makeArray(typ.ArrowType(), k, nil, buf), true, nil
+	case typ == TypeDict && enc == encDict:
+		entries, err := parseDictEntries(parts)
+		if err != nil {
+			return nil, true, err
+		}
+		if cnt := len(entries); indexBits(cnt) == 0 && len(parts) == 2 && len(parts[1]) == n {
+			// One byte per index: read the kept rows' bytes only.
+			p1 := parts[1]
+			ib := newBuffer(mem, 4*k)
+			ix := i32s(ib.Buf())[:k:k]
+			var m byte
+			for j, r := range rows {
+				x := p1[r]
+				m = max(m, x)
+				ix[j] = int32(x)
+			}
+			if int(m) >= cnt {
+				ib.Release()
+				return nil, true, errCorrupt
+			}
+			return dictArray(mem, entries, ib, k), true, nil
+		}
+		sp := idxPool.Get().(*[]int32)
+		defer idxPool.Put(sp)
+		if cap(*sp) < n {
+			*sp = make([]int32, n)
+		}
+		all := (*sp)[:n]
+		if err := readIndexes(all, parts[1:], len(entries)); err != nil {
+			return nil, true, err
+		}
+		ib := newBuffer(mem, 4*k)
+		ix := i32s(ib.Buf())[:k:k]
+		for j, r := range rows {
+			ix[j] = all[r]
+		}
+		return dictArray(mem, entries, ib, k), true, nil
+	}
+	return nil, false, nil
 }
 
 // decodeParts decodes the uncompressed parts of a column. It never panics
@@ -132,7 +277,7 @@ func decodeParts(mem memory.Allocator, typ ColumnType, enc uint8, parts [][]byte
 
 	case TypeString, TypeDict:
 		var entries [][]byte
-		var idx []uint32
+		var idx []int32
 		switch enc {
 		case encConst:
 			raw := part(0)
@@ -143,8 +288,24 @@ func decodeParts(mem memory.Allocator, typ ColumnType, enc uint8, parts [][]byte
 			entries = [][]byte{raw[k:]}
 		case encDict:
 			var err error
-			entries, idx, err = parseDict(parts, n)
-			if err != nil {
+			if entries, err = parseDictEntries(parts); err != nil {
+				return nil, err
+			}
+			if typ == TypeDict { // indexes straight into the Arrow buffer
+				ib := newBuffer(mem, 4*n)
+				if err := readIndexes(i32s(ib.Buf())[:n:n], parts[1:], len(entries)); err != nil {
+					ib.Release()
+					return nil, err
+				}
+				return dictArray(mem, entries, ib, n), nil
+			}
+			sp := idxPool.Get().(*[]int32)
+			defer idxPool.Put(sp)
+			if cap(*sp) < n {
+				*sp = make([]int32, n)
+			}
+			idx = (*sp)[:n]
+			if err := readIndexes(idx, parts[1:], len(entries)); err != nil {
 				return nil, err
 			}
 		case encPlain:
@@ -156,26 +317,67 @@ func decodeParts(mem memory.Allocator, typ ColumnType, enc uint8, parts [][]byte
 			return nil, errCorrupt
 		}
 		if typ == TypeDict {
-			return dictArray(mem, entries, idx, n), nil
+			return dictArray(mem, entries, nil, n), nil
 		}
 		return gatherStrings(mem, entries, idx, n), nil
 	}
 	return nil, fmt.Errorf("tablestore: unknown column type %v", typ)
 }
 
-// readPlanes rebuilds u from byte planes (every plane has len(u) bytes).
-func readPlanes(u []uint64, planes [][]byte) error {
-	for i := range u {
-		u[i] = 0
-	}
-	for k, p := range planes {
-		if len(p) != len(u) {
+// readPlanes rebuilds u[i] + base from byte planes (every plane has len(u)
+// bytes), in one pass over u for up to four planes (the usual widths), two
+// passes beyond.
+func readPlanes(u []uint64, planes [][]byte, base uint64) error {
+	n := len(u)
+	for _, p := range planes {
+		if len(p) != n {
 			return errCorrupt
 		}
-		shift := uint(8 * k)
-		for i, b := range p {
-			u[i] |= uint64(b) << shift
+	}
+	switch len(planes) {
+	case 0:
+		for i := range u {
+			u[i] = base
 		}
+		return nil
+	case 1:
+		p0 := planes[0][:n]
+		for i := range u {
+			u[i] = uint64(p0[i]) + base
+		}
+		return nil
+	case 2:
+		p0, p1 := planes[0][:n], planes[1][:n]
+		for i := range u {
+			u[i] = (uint64(p0[i]) | uint64(p1[i])<<8) + base
+		}
+		return nil
+	case 3:
+		p0, p1, p2 := planes[0][:n], planes[1][:n], planes[2][:n]
+		for i := range u {
+			u[i] = (uint64(p0[i]) | uint64(p1[i])<<8 | uint64(p2[i])<<16) + base
+		}
+		return nil
+	}
+	p0, p1, p2, p3 := planes[0][:n], planes[1][:n], planes[2][:n], planes[3][:n]
+	for i := range u {
+		u[i] = uint64(p0[i]) | uint64(p1[i])<<8 | uint64(p2[i])<<16 | uint64(p3[i])<<24
+	}
+	if len(planes) == 4 {
+		for i := range u {
+			u[i] += base
+		}
+		return nil
+	}
+	for k := 4; k < len(planes); k++ {
+		p := planes[k][:n]
+		shift := uint(8 * k)
+		for i := range u {
+			u[i] |= uint64(p[i]) << shift
+		}
+	}
+	for i := range u {
+		u[i] += base
 	}
 	return nil
 }
@@ -227,20 +429,16 @@ func decodeInt64s(out []int64, enc uint8, parts [][]byte) error {
 			return errCorrupt
 		}
 		u := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(out))), n)
-		if err := readPlanes(u, parts[1:]); err != nil {
+		if err := readPlanes(u, parts[1:], uint64(base)); err != nil {
 			return err
 		}
 		if flags&flagDelta != 0 {
 			prev := first
 			out[0] = first
 			for i := 1; i < n; i++ {
-				prev += int64(u[i] + uint64(base))
+				prev += out[i]
 				out[i] = prev
 			}
-			return nil
-		}
-		for i := range out {
-			out[i] = int64(u[i] + uint64(base))
 		}
 		return nil
 	case encIntDict:
@@ -262,32 +460,151 @@ func decodeInt64s(out []int64, enc uint8, parts [][]byte) error {
 			return errCorrupt
 		}
 		if b := indexBits(int(cnt)); b > 0 {
-			if len(parts[1]) != packedLen(n, b) {
+			src := parts[1]
+			if len(src) != packedLen(n, b) {
 				return errCorrupt
 			}
-			mask := byte(1)<<b - 1
-			per := 8 / b
-			for i := range out {
-				x := parts[1][i/per] >> (uint(i%per) * uint(b)) & mask
-				if uint64(x) >= cnt {
-					return errCorrupt
-				}
-				out[i] = values[x]
+			if cnt < 1<<b && maxPacked(src, b) >= int(cnt) {
+				return errCorrupt
 			}
+			unpackValues(out, src, b, &values)
 			return nil
 		}
 		if len(parts[1]) != n {
 			return errCorrupt
 		}
-		for i, b := range parts[1] {
-			if uint64(b) >= cnt {
-				return errCorrupt
-			}
-			out[i] = values[b]
+		src := parts[1][:n]
+		var maxB byte
+		for _, b := range src {
+			maxB = max(maxB, b)
+		}
+		if uint64(maxB) >= cnt {
+			return errCorrupt
+		}
+		for i := range out {
+			out[i] = values[src[i]]
 		}
 		return nil
 	}
 	return errCorrupt
+}
+
+// gatherPlanes sets out[j] to the value of row rows[j] rebuilt from byte
+// planes plus base (unrolled for the usual widths).
+func gatherPlanes(out []int64, planes [][]byte, rows []int32, base uint64) {
+	switch len(planes) {
+	case 1:
+		p0 := planes[0]
+		for j, r := range rows {
+			out[j] = int64(uint64(p0[r]) + base)
+		}
+	case 2:
+		p0, p1 := planes[0], planes[1]
+		for j, r := range rows {
+			out[j] = int64((uint64(p0[r]) | uint64(p1[r])<<8) + base)
+		}
+	case 3:
+		p0, p1, p2 := planes[0], planes[1], planes[2]
+		for j, r := range rows {
+			out[j] = int64((uint64(p0[r]) | uint64(p1[r])<<8 | uint64(p2[r])<<16) + base)
+		}
+	case 4:
+		p0, p1, p2, p3 := planes[0], planes[1], planes[2], planes[3]
+		for j, r := range rows {
+			out[j] = int64((uint64(p0[r]) | uint64(p1[r])<<8 | uint64(p2[r])<<16 | uint64(p3[r])<<24) + base)
+		}
+	case 5:
+		p0, p1, p2, p3, p4 := planes[0], planes[1], planes[2], planes[3], planes[4]
+		for j, r := range rows {
+			out[j] = int64((uint64(p0[r]) | uint64(p1[r])<<8 | uint64(p2[r])<<16 | uint64(p3[r])<<24 | uint64(p4[r])<<32) + base)
+		}
+	default:
+		for j, r := range rows {
+			var u uint64
+			for pk, p := range planes {
+				u |= uint64(p[r]) << (8 * pk)
+			}
+			out[j] = int64(u + base)
+		}
+	}
+}
+
+// intDictValues reads the dictionary of an encIntDict column.
+func intDictValues(parts [][]byte) (*[256]int64, int, error) {
+	if len(parts) != 2 {
+		return nil, 0, errCorrupt
+	}
+	hdr := parts[0]
+	cnt, k := binary.Uvarint(hdr)
+	if k <= 0 || cnt == 0 || cnt > 256 {
+		return nil, 0, errCorrupt
+	}
+	p := k
+	var values [256]int64
+	for i := range int(cnt) {
+		v, k := binary.Varint(hdr[p:])
+		if k <= 0 {
+			return nil, 0, errCorrupt
+		}
+		values[i] = v
+		p += k
+	}
+	if p != len(hdr) {
+		return nil, 0, errCorrupt
+	}
+	return &values, int(cnt), nil
+}
+
+// maxPacked is the largest index packed with b bits per index in src (the
+// padding bits of the last byte are zero).
+func maxPacked(src []byte, b int) int {
+	var seen [256]bool
+	for _, c := range src {
+		seen[c] = true
+	}
+	m := 0
+	mask := 1<<b - 1
+	for c, ok := range seen {
+		if !ok {
+			continue
+		}
+		for k := 0; k < 8; k += b {
+			m = max(m, c>>k&mask)
+		}
+	}
+	return m
+}
+
+// unpackValues sets out[i] = values[index i], the indexes packed b bits each
+// (LSB first) in src, through a table of the values of every byte.
+func unpackValues(out []int64, src []byte, b int, values *[256]int64) {
+	per := 8 / b
+	mask := 1<<b - 1
+	full := len(out) / per
+	switch b {
+	case 4:
+		var pair [256][2]int64
+		for c := range pair {
+			pair[c] = [2]int64{values[c&15], values[c>>4]}
+		}
+		for j, c := range src[:full] {
+			*(*[2]int64)(out[2*j:]) = pair[c]
+		}
+	default:
+		for j, c := range src[:full] {
+			x := int(c)
+			o := out[j*per : j*per+per]
+			for k := range o {
+				o[k] = values[x>>(k*b)&mask]
+			}
+		}
+	}
+	if full < len(src) {
+		x := int(src[full])
+		for i := full * per; i < len(out); i++ {
+			out[i] = values[x>>((i-full*per)*b)&mask]
+		}
+	}
 }
 
 const hexDigits = "0123456789abcdef"
@@ -337,90 +654,127 @@ func allZero(b []byte) bool {
 	return true
 }
 
+// idxPool holds index scratch for dictionary-encoded string columns.
+var idxPool = sync.Pool{New: func() any { return new([]int32) }}
+
 // unpackIndexes reads len(idx) indexes of b bits each (LSB first) from src,
 // which holds packedLen(len(idx), b) bytes.
-func unpackIndexes(idx []uint32, src []byte, b int) {
+func unpackIndexes(idx []int32, src []byte, b int) {
 	per := 8 / b
-	mask := uint32(1)<<b - 1
+	mask := int32(1)<<b - 1
 	full := len(idx) / per
 	for j, c := range src[:full] {
-		x := uint32(c)
-		for k := range per {
-			idx[j*per+k] = x >> (uint(k * b)) & mask
+		x := int32(c)
+		o := idx[j*per : j*per+per]
+		for k := range o {
+			o[k] = x >> (uint(k * b)) & mask
 		}
 	}
 	if full < len(src) {
-		x := uint32(src[full])
+		x := int32(src[full])
 		for i := full * per; i < len(idx); i++ {
 			idx[i] = x >> (uint((i - full*per) * b)) & mask
 		}
 	}
 }
 
-// parseDict reads an encDict column: the dictionary part, then index planes.
-func parseDict(parts [][]byte, n int) ([][]byte, []uint32, error) {
+// parseDictEntries reads the dictionary part of an encDict column.
+func parseDictEntries(parts [][]byte) ([][]byte, error) {
 	if len(parts) < 2 || len(parts) > 5 {
-		return nil, nil, errCorrupt
+		return nil, errCorrupt
 	}
 	raw := parts[0]
 	cnt, k := binary.Uvarint(raw)
 	if k <= 0 || cnt == 0 || cnt > uint64(len(raw)) {
-		return nil, nil, errCorrupt
+		return nil, errCorrupt
 	}
 	p := k
-	lens := make([]int, cnt)
+	start := p
 	total := 0
-	for i := range lens {
+	for range cnt {
 		l, k := binary.Uvarint(raw[p:])
 		if k <= 0 || l > uint64(len(raw)) {
-			return nil, nil, errCorrupt
+			return nil, errCorrupt
 		}
 		p += k
-		lens[i] = int(l)
 		total += int(l)
 		if total > len(raw) {
-			return nil, nil, errCorrupt
+			return nil, errCorrupt
 		}
 	}
 	if p+total != len(raw) {
-		return nil, nil, errCorrupt
+		return nil, errCorrupt
 	}
 	entries := make([][]byte, cnt)
-	for i, l := range lens {
-		entries[i] = raw[p : p+l]
-		p += l
+	q := start
+	for i := range entries {
+		l, k := binary.Uvarint(raw[q:])
+		q += k
+		entries[i] = raw[p : p+int(l) : p+int(l)]
+		p += int(l)
 	}
 	if len(parts)-1 != indexWidth(int(cnt)) {
-		return nil, nil, errCorrupt
+		return nil, errCorrupt
 	}
-	idx := make([]uint32, n)
-	if b := indexBits(int(cnt)); b > 0 {
-		if len(parts[1]) != packedLen(n, b) {
-			return nil, nil, errCorrupt
-		}
-		unpackIndexes(idx, parts[1], b)
-		for _, x := range idx {
-			if uint64(x) >= cnt {
-				return nil, nil, errCorrupt
-			}
-		}
-		return entries, idx, nil
-	}
-	u := make([]uint64, n)
-	if err := readPlanes(u, parts[1:]); err != nil {
-		return nil, nil, err
-	}
-	for i, x := range u {
-		if x >= cnt {
-			return nil, nil, errCorrupt
-		}
-		idx[i] = uint32(x)
-	}
-	return entries, idx, nil
+	return entries, nil
 }
 
-// dictArray builds a dictionary array; idx nil means every row is entry 0.
-func dictArray(mem memory.Allocator, entries [][]byte, idx []uint32, n int) arrow.Array {
+// readIndexes decodes the index parts of an encDict column of cnt entries
+// into idx, checking every index.
+func readIndexes(idx []int32, parts [][]byte, cnt int) error {
+	n := len(idx)
+	if b := indexBits(cnt); b > 0 {
+		if len(parts) != 1 || len(parts[0]) != packedLen(n, b) {
+			return errCorrupt
+		}
+		if cnt < 1<<b && maxPacked(parts[0], b) >= cnt {
+			return errCorrupt
+		}
+		unpackIndexes(idx, parts[0], b)
+		return nil
+	}
+	for _, p := range parts {
+		if len(p) != n {
+			return errCorrupt
+		}
+	}
+	var m int32
+	switch len(parts) {
+	case 1:
+		p0 := parts[0][:n]
+		for i := range idx {
+			x := int32(p0[i])
+			idx[i] = x
+			m = max(m, x)
+		}
+	case 2:
+		p0, p1 := parts[0][:n], parts[1][:n]
+		for i := range idx {
+			x := int32(p0[i]) | int32(p1[i])<<8
+			idx[i] = x
+			m = max(m, x)
+		}
+	default:
+		for i := range idx {
+			var x uint64
+			for k, p := range parts {
+				x |= uint64(p[i]) << (8 * k)
+			}
+			if x >= uint64(cnt) {
+				return errCorrupt
+			}
+			idx[i] = int32(x)
+		}
+	}
+	if int(m) >= cnt {
+		return errCorrupt
+	}
+	return nil
+}
+
+// dictArray builds a dictionary array from its entries and an index buffer
+// of n int32 (nil: every row is entry 0); it takes over idx.
+func dictArray(mem memory.Allocator, entries [][]byte, idx *memory.Buffer, n int) arrow.Array {
 	total := 0
 	for _, e := range entries {
 		total += len(e)
@@ -435,22 +789,15 @@ func dictArray(mem memory.Allocator, entries [][]byte, idx []uint32, n int) arro
 		pos += copy(d[pos:], e)
 		o[i+1] = int32(pos)
 	}
-	ib := newBuffer(mem, 4*n)
-	ix := i32s(ib.Buf())
 	if idx == nil {
-		for i := 0; i < n; i++ {
-			ix[i] = 0
-		}
-	} else {
-		for i, x := range idx {
-			ix[i] = int32(x)
-		}
+		idx = newBuffer(mem, 4*n)
+		clear(idx.Bytes())
 	}
-	return makeDictArray(n, ib, doffs, ddata, len(entries))
+	return makeDictArray(n, idx, doffs, ddata, len(entries))
 }
 
 // gatherStrings builds a plain string array; idx nil means entry 0 everywhere.
-func gatherStrings(mem memory.Allocator, entries [][]byte, idx []uint32, n int) arrow.Array {
+func gatherStrings(mem memory.Allocator, entries [][]byte, idx []int32, n int) arrow.Array {
 	total := 0
 	if idx == nil {
 		total = n * len(entries[0])

@@ -43,14 +43,19 @@
 // The bytes counted are the store's Arrow allocations (hot buffers, sealed
 // buffers, compressed cold blobs, and one spare hot batch per table kept
 // for reuse) plus a small estimate for Go-side dictionary maps and batch
-// metadata. The only times the store holds more than its budget are
-// while one batch is being compacted (the sealed batch and its compressed
-// copy both exist) and while a running scan still references an evicted
-// batch: the overshoot is bounded by one batch per compaction worker (there
-// is one), plus, transiently, the old buffer of a hot column that is being
-// grown by reallocation (measured: under 1.5 batches in all). Compaction is
-// backpressured: an append that seals a batch while the worker is still busy
-// waits for it, so uncompressed batches never pile up under load.
+// metadata. Growth is reserved before it is allocated: before a chunk of
+// rows is appended, the hot batch's growth (every buffer's next size) is
+// computed and the oldest batches are evicted until it fits; the same holds
+// for rows carried into a new hot batch. So the store's allocations exceed
+// its budget only by what a compaction holds (the warm batch and its new
+// compressed blob coexist until the swap; one compaction runs at a time in
+// the whole store, inline ones included), new dictionary entries of one
+// chunk (a few bytes each, counted right after the chunk), and batches a
+// running scan still references after eviction: at most one batch in all
+// besides those scans (tested with a counting allocator).
+// Compaction is backpressured: an append that seals a batch while the
+// worker is still busy waits for it, so uncompressed batches never pile up
+// under load.
 //
 // # Scans
 //
@@ -60,6 +65,11 @@
 // the hot rows. A snapshot never sees a row twice nor misses one, whatever
 // compaction does meanwhile. Scans yield arrow.RecordBatch values in time
 // order, projected to the requested columns and trimmed to the time range.
+// A scan may carry a row filter (ScanOptions.Filter, or Where for an
+// integer column compared with a constant, evaluated on a column's
+// dictionary and packed indexes when it has few values): the filter's
+// columns are decoded first and the others only for the rows that pass.
+// Its buffers may come from a BufferPool, reused batch after batch.
 //
 // # Column types
 //

@@ -166,11 +166,23 @@ func (e *encoder) encodeColumn(s colSource) uint8 {
 	case TypeTraceID, TypeSpanID:
 		return e.encodeIDs(s)
 	case TypeString:
-		e.views = e.views[:0]
-		for i := 0; i < s.n; i++ {
-			e.views = append(e.views, s.c.strValue(s.row(i)))
+		if cap(e.views) < s.n {
+			e.views = make([][]byte, s.n)
 		}
-		return e.encodeStrings(e.views)
+		views := e.views[:s.n]
+		offs := i32s(s.c.vals.b)
+		data := s.c.data.b
+		if s.order == nil {
+			for i := range views {
+				views[i] = data[offs[i]:offs[i+1]:offs[i+1]]
+			}
+		} else {
+			for i, r := range s.order[:s.n] {
+				views[i] = data[offs[r]:offs[r+1]:offs[r+1]]
+			}
+		}
+		e.views = views
+		return e.encodeStrings(views)
 	case TypeDict:
 		return e.encodeDictCol(s)
 	}
@@ -604,17 +616,26 @@ func (e *encoder) encodeDictCol(s colSource) uint8 {
 	for i := range remap {
 		remap[i] = -1
 	}
-	e.idx = e.idx[:0]
+	if cap(e.idx) < s.n {
+		e.idx = make([]uint32, s.n)
+	}
+	e.idx = e.idx[:s.n]
 	var entries [][]byte
-	for i := 0; i < s.n; i++ {
-		old := src[s.row(i)]
+	rows := src[:s.n]
+	if s.order != nil {
+		rows = s.order[:s.n]
+	}
+	for i, old := range rows {
+		if s.order != nil {
+			old = src[old]
+		}
 		id := remap[old]
 		if id < 0 {
 			id = int32(len(entries))
 			remap[old] = id
 			entries = append(entries, c.dictValue(old))
 		}
-		e.idx = append(e.idx, uint32(id))
+		e.idx[i] = uint32(id)
 	}
 	if len(entries) == 1 {
 		p := &e.pw

@@ -50,6 +50,20 @@ func FuzzDecodeParts(f *testing.F) {
 			}
 			arr.Release()
 		}
+		// The row-selective decoders and the compressed-data comparison
+		// take the same input: an array or an error, never a panic.
+		rows := []int32{0, int32(n / 3), int32(n - 1), int32(n)}
+		if n > 1 {
+			rows = rows[:3]
+		}
+		if arr, ok, err := decodeRows(mem, ct, enc, parts, n, rows); ok && err == nil {
+			require.Equal(t, len(rows), arr.Len())
+			arr.Release()
+		}
+		var buf []int32
+		if keep, err := (&IntCompare{Op: ">=", Value: 1}).keepIntDict(parts, n, &buf); err == nil {
+			require.LessOrEqual(t, len(keep), n)
+		}
 		mem.AssertSize(t, 0)
 	})
 }

@@ -30,17 +30,32 @@ type hotCol struct {
 	dict    map[string]int32         // nil in detached copies
 	keys    []string                 // dict: entry id -> key (owned copies)
 	cache   [dictCacheSlots]dictSlot // dict: recently used entries
+	ptrs    [dictCacheSlots]ptrSlot  // dict: producer strings seen in this append
 	goBytes int64                    // estimate of Go-side memory (dict map)
+	pending int                      // string: 1 + bytes of the chunk appendGrowth measured (0: unknown)
 }
 
-// dictSlot caches one dictionary entry: its key, id+1 (0: empty) and the
-// producer's string last seen for it (same pointer: no byte comparison).
-// prod is cleared after every append so that the store never keeps the
-// producer's memory alive.
+// dictSlot caches one dictionary entry: its key and id+1 (0: empty).
 type dictSlot struct {
-	s    string
-	prod string
-	id1  int32
+	s   string
+	id1 int32
+}
+
+// ptrSlot maps a producer's string (its address and length) to id+1: a
+// producer that hands the same string for many rows (a service name, a
+// pod) costs neither hashing nor comparing bytes. The address is kept as
+// an integer (the store never keeps the producer's memory alive) and the
+// slots are cleared after every append, while the strings are still
+// referenced by the appended batch, so an address is never reused meanwhile.
+type ptrSlot struct {
+	p   uintptr
+	n   int
+	id1 int32
+}
+
+// ptrHash is the ptrSlot of an address (5 bits: dictCacheSlots).
+func ptrHash(p uintptr) int {
+	return int((uint64(p) * 0x9E3779B97F4A7C15) >> (64 - 5))
 }
 
 // dictCacheSlots is the size of a dict column's entry cache.
@@ -71,24 +86,33 @@ func hashBytes(b []byte) uint64 {
 
 // lookup returns the dictionary id of s, adding it when new.
 func (h *hotBatch) lookup(c *hotCol, s string, bad *int64) int32 {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	ps := &c.ptrs[ptrHash(p)]
+	if ps.p == p && ps.n == len(s) && ps.id1 != 0 {
+		return ps.id1 - 1
+	}
+	return h.lookupSlow(c, s, bad, ps)
+}
+
+// lookupSlow is lookup past the address cache (ps: the string's slot).
+func (h *hotBatch) lookupSlow(c *hotCol, s string, bad *int64, ps *ptrSlot) int32 {
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
 	slot := &c.cache[dictHash(s)]
-	if slot.id1 != 0 {
-		if len(s) == len(slot.prod) && unsafe.StringData(s) == unsafe.StringData(slot.prod) {
-			return slot.id1 - 1
+	var id int32
+	if slot.id1 != 0 && slot.s == s {
+		id = slot.id1 - 1
+	} else {
+		var ok bool
+		id, ok = c.dict[s]
+		if !ok {
+			if !utf8.ValidString(s) {
+				*bad++
+			}
+			id = h.addDict(c, s)
 		}
-		if slot.s == s {
-			slot.prod = s
-			return slot.id1 - 1
-		}
+		slot.s, slot.id1 = c.keys[id], id+1
 	}
-	id, ok := c.dict[s]
-	if !ok {
-		if !utf8.ValidString(s) {
-			*bad++
-		}
-		id = h.addDict(c, s)
-	}
-	slot.s, slot.prod, slot.id1 = c.keys[id], s, id+1
+	ps.p, ps.n, ps.id1 = p, len(s), id+1
 	return id
 }
 
@@ -189,6 +213,67 @@ func (h *hotBatch) reserveRows(k int) {
 	}
 }
 
+// appendGrowth is how many bytes appendBatch(b, lo, hi) allocates, except
+// for new dictionary entries (a few bytes each, counted after the append):
+// the table evicts that much before appending, so that its allocations
+// never run ahead of its budget.
+func (h *hotBatch) appendGrowth(b *Batch, lo, hi int) int64 {
+	need := h.n + hi - lo
+	var g int64
+	for i := range h.cols {
+		c := &h.cols[i]
+		switch c.typ {
+		case TypeString:
+			g += c.vals.growth(4*(need+1), h.step)
+			total := 0
+			for _, s := range b.cols[i].s[lo:hi] {
+				total += len(s)
+			}
+			c.pending = total + 1
+			g += c.data.growth(c.dataLen+total, h.step)
+		default:
+			g += c.vals.growth(c.typ.fixedWidth()*need, h.step)
+		}
+	}
+	return g
+}
+
+// carryGrowth is how many bytes appendRowsFrom(src, order, lo, hi)
+// allocates at most.
+func (h *hotBatch) carryGrowth(src *hotBatch, order []int32, lo, hi int) int64 {
+	need := h.n + hi - lo
+	var g int64
+	for ci := range h.cols {
+		c := &h.cols[ci]
+		sc := &src.cols[ci]
+		switch c.typ {
+		case TypeString:
+			g += c.vals.growth(4*(need+1), h.step)
+			total := 0
+			for i := lo; i < hi; i++ {
+				r := i
+				if order != nil {
+					r = int(order[i])
+				}
+				total += len(sc.strValue(r))
+			}
+			g += c.data.growth(c.dataLen+total, h.step)
+		case TypeDict:
+			g += c.vals.growth(4*need, h.step)
+			// At most the whole source dictionary (taken over or rebuilt).
+			ndict, dlen := c.ndict+sc.ndict, c.dataLen+sc.dataLen
+			if h.n == 0 && c.ndict == 0 && sc.ndict <= maxInherit && sc.dict != nil {
+				ndict, dlen = sc.ndict, sc.dataLen // taken over: exactly
+			}
+			g += c.doffs.growth(4*(ndict+1), h.step)
+			g += c.data.growth(dlen, h.step)
+		default:
+			g += c.vals.growth(c.typ.fixedWidth()*need, h.step)
+		}
+	}
+	return g
+}
+
 // appendBatch copies rows [lo, hi) of b. The caller has checked the schema.
 // Strings that are not valid UTF-8 are stored with U+FFFD replacing the bad
 // bytes; it returns how many were.
@@ -246,7 +331,8 @@ func (h *hotBatch) appendBatch(b *Batch, lo, hi int) (bad int64) {
 			// one long run): almost always plain ASCII.
 			strs := src.s[lo:hi]
 			start := c.dataLen
-			pos := h.copyStrings(c, strs, n)
+			pos := h.copyStrings(c, strs, n, c.pending-1)
+			c.pending = 0
 			if !isASCII(c.data.b[start:pos]) {
 				nbad := 0
 				for j, s := range strs {
@@ -257,18 +343,24 @@ func (h *hotBatch) appendBatch(b *Batch, lo, hi int) (bad int64) {
 				}
 				if nbad > 0 {
 					bad += int64(nbad)
-					pos = h.copyStrings(c, strs, n)
+					pos = h.copyStrings(c, strs, n, -1)
 				}
 			}
 			c.dataLen = pos
 		case TypeDict:
 			idx := i32s(c.vals.b)[n : n+k]
+			// The address cache inline: producers often hand the same
+			// string for many rows.
 			for j, s := range src.s[lo:hi] {
-				idx[j] = h.lookup(c, s, &bad)
+				p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+				ps := &c.ptrs[ptrHash(p)]
+				if ps.p == p && ps.n == len(s) && ps.id1 != 0 {
+					idx[j] = ps.id1 - 1
+					continue
+				}
+				idx[j] = h.lookupSlow(c, s, &bad, ps)
 			}
-			for i := range c.cache {
-				c.cache[i].prod = ""
-			}
+			c.ptrs = [dictCacheSlots]ptrSlot{}
 		}
 	}
 	h.n += k
@@ -277,11 +369,13 @@ func (h *hotBatch) appendBatch(b *Batch, lo, hi int) (bad int64) {
 
 // copyStrings copies strs (rows n, n+1, ...) to the end of c's data (from
 // c.dataLen, which it does not move) and sets their offsets; it returns the
-// end of the copied bytes.
-func (h *hotBatch) copyStrings(c *hotCol, strs []string, n int) int {
-	total := 0
-	for _, s := range strs {
-		total += len(s)
+// end of the copied bytes. total is their length when known, else -1.
+func (h *hotBatch) copyStrings(c *hotCol, strs []string, n, total int) int {
+	if total < 0 {
+		total = 0
+		for _, s := range strs {
+			total += len(s)
+		}
 	}
 	c.data.ensure(h.mem, c.dataLen+total, h.step)
 	offs := i32s(c.vals.b)
@@ -464,9 +558,7 @@ func (h *hotBatch) appendRowsFrom(src *hotBatch, order []int32, lo, hi int) {
 				v := sc.dictValue(sidx[row(lo+j)])
 				idx[n+j] = h.lookup(c, bstr(v), &bad)
 			}
-			for i := range c.cache {
-				c.cache[i].prod = ""
-			}
+			c.ptrs = [dictCacheSlots]ptrSlot{}
 		}
 	}
 	h.n += k
@@ -485,19 +577,19 @@ func (h *hotBatch) appendRowsFrom(src *hotBatch, order []int32, lo, hi int) {
 	}
 }
 
-// detach copies the given columns of the rows
-// into a new hot batch owned by the caller (a scan snapshot). Dictionaries
+// detach copies the given columns of the rows into a new hot batch owned by
+// the caller (a scan snapshot), allocated from mem. Dictionaries
 // are copied without their lookup maps.
-func (h *hotBatch) detach(need []bool) *hotBatch {
+func (h *hotBatch) detach(need []bool, mem memory.Allocator) *hotBatch {
 	if h.n == 0 {
 		return nil
 	}
-	d := &hotBatch{cols: make([]hotCol, len(h.cols)), n: h.n, minT: h.minT, maxT: h.maxT, sorted: h.sorted, mem: h.mem}
+	d := &hotBatch{cols: make([]hotCol, len(h.cols)), n: h.n, minT: h.minT, maxT: h.maxT, sorted: h.sorted, mem: mem}
 	cp := func(dst, src *abuf, n int) {
 		if n <= 0 {
 			return
 		}
-		dst.b = h.mem.Allocate((n + 63) &^ 63)
+		dst.b = mem.Allocate((n + 63) &^ 63)
 		copy(dst.b, src.b[:n])
 	}
 	for i := range h.cols {

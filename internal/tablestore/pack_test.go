@@ -28,18 +28,16 @@ func TestPackedIndexesRoundTrip(t *testing.T) {
 			if b := indexBits(cnt); b > 0 {
 				require.Len(t, parts[0], packedLen(n, b))
 			}
-			idx := make([]uint32, n)
-			if b := indexBits(cnt); b > 0 {
-				unpackIndexes(idx, parts[0], b)
-			} else {
-				w := make([]uint64, n)
-				require.NoError(t, readPlanes(w, parts))
-				for i, x := range w {
-					idx[i] = uint32(x)
-				}
-			}
+			idx := make([]int32, n)
+			require.NoError(t, readIndexes(idx, parts, cnt))
 			for i := range u {
-				require.Equal(t, uint32(u[i]), idx[i], "cnt %d n %d row %d", cnt, n, i)
+				require.Equal(t, int32(u[i]), idx[i], "cnt %d n %d row %d", cnt, n, i)
+			}
+			if cnt > 1 && indexBits(cnt) > 0 && cnt < 1<<indexBits(cnt) {
+				// An index past the dictionary is an error, not a crash.
+				bad := append([]byte(nil), parts[0]...)
+				bad[0] |= byte(1<<indexBits(cnt) - 1)
+				require.ErrorIs(t, readIndexes(idx, [][]byte{bad}, cnt), errCorrupt)
 			}
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -18,6 +20,25 @@ type ScanOptions struct {
 	// Start and End bound time_ (ns since epoch): Start <= time_ < End.
 	// Start <= 0 means no lower bound, End <= 0 no upper bound.
 	Start, End int64
+	// Allocator allocates the scan's records and its copy of the hot rows
+	// (default: the store's allocator, so they count as the store's
+	// memory while the scan holds them). A BufferPool makes repeated scans
+	// cheaper.
+	Allocator memory.Allocator
+	// Filter, when set, selects rows before the rest is decoded: it gets
+	// a record of the FilterColumns (names among Columns, in that order)
+	// of each batch and returns the positions, ascending, of the rows to
+	// keep (the slice may be reused by the next call; positions out of
+	// order are sorted first). The scan then
+	// yields only those rows (batches where none pass are skipped), and
+	// decodes the other columns of compressed batches only for them where
+	// the encoding allows (integers as byte planes, dictionary strings).
+	Filter        func(arrow.RecordBatch) ([]int32, error)
+	FilterColumns []string
+	// Where, when set (and Filter is not), keeps the rows where an
+	// integer column (among Columns) compares true with a constant, as
+	// Filter would, evaluated on compressed data where it can.
+	Where *IntCompare
 }
 
 // Snapshot is a consistent view of a table: the sealed batches that overlap
@@ -33,6 +54,13 @@ type Snapshot struct {
 	mem     memory.Allocator
 	cd      *codec
 	rows    int64
+
+	filter       func(arrow.RecordBatch) ([]int32, error)
+	filterPos    []int // positions in cols of the filter's columns
+	filterSchema *arrow.Schema
+	where        *IntCompare
+	wherePos     int     // position in cols of the Where column
+	keepBuf      []int32 // Where's kept rows (Scan: one batch at a time)
 }
 
 // Scan takes a snapshot, calls fn with each record batch in time order and
@@ -52,6 +80,9 @@ func (t *Table) Scan(ctx context.Context, opts ScanOptions, fn func(arrow.Record
 func (t *Table) Snapshot(opts ScanOptions) (*Snapshot, error) {
 	s := t.schema
 	snap := &Snapshot{table: t, mem: t.store.mem, cd: t.store.codec, start: opts.Start, end: opts.End}
+	if opts.Allocator != nil {
+		snap.mem = opts.Allocator
+	}
 	if snap.start <= 0 {
 		snap.start = math.MinInt64
 	}
@@ -79,6 +110,40 @@ func (t *Table) Snapshot(opts ScanOptions) (*Snapshot, error) {
 		md := s.arrow.Metadata()
 		snap.schema = arrow.NewSchema(fields, &md)
 	}
+	if opts.Where != nil {
+		if opts.Filter != nil {
+			return nil, fmt.Errorf("tablestore: a scan takes a Filter or a Where, not both")
+		}
+		w := opts.Where
+		snap.wherePos = -1
+		for p, ci := range snap.cols {
+			if s.columns[ci].Name == w.Column && (s.columns[ci].Type == TypeInt64 || s.columns[ci].Type == TypeTime) {
+				snap.wherePos = p
+			}
+		}
+		if snap.wherePos < 0 || !w.valid() {
+			return nil, fmt.Errorf("tablestore: Where %s %s %d: needs a scanned integer column and a comparison", w.Column, w.Op, w.Value)
+		}
+		snap.where = w
+	}
+	if opts.Filter != nil {
+		snap.filter = opts.Filter
+		var fields []arrow.Field
+		for _, name := range opts.FilterColumns {
+			pos := -1
+			for p, ci := range snap.cols {
+				if s.columns[ci].Name == name {
+					pos = p
+				}
+			}
+			if pos < 0 {
+				return nil, fmt.Errorf("tablestore: filter column %q is not scanned", name)
+			}
+			snap.filterPos = append(snap.filterPos, pos)
+			fields = append(fields, snap.schema.Field(pos))
+		}
+		snap.filterSchema = arrow.NewSchema(fields, nil)
+	}
 	overlaps := func(minT, maxT int64) bool { return maxT >= snap.start && minT < snap.end }
 
 	var hot *hotBatch
@@ -99,7 +164,7 @@ func (t *Table) Snapshot(opts ScanOptions) (*Snapshot, error) {
 		inside := t.hot.minT >= snap.start && t.hot.maxT < snap.end
 		needTime := need[0]
 		need[0] = need[0] || !t.hot.sorted || !inside
-		hot = t.hot.detach(need)
+		hot = t.hot.detach(need, snap.mem)
 		need[0] = needTime
 	}
 	t.mu.RUnlock()
@@ -131,13 +196,14 @@ func (snap *Snapshot) Release() {
 }
 
 // Scan calls fn with each record batch of the snapshot, in time order. It
-// can be called more than once and yields the same rows each time.
+// can be called more than once (by one goroutine at a time) and yields the
+// same rows each time.
 func (snap *Snapshot) Scan(ctx context.Context, fn func(arrow.RecordBatch) error) error {
 	for _, b := range snap.batches {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec, err := snap.materialize(b)
+		rec, err := snap.materialize(b, &snap.keepBuf)
 		if err != nil {
 			return err
 		}
@@ -153,11 +219,223 @@ func (snap *Snapshot) Scan(ctx context.Context, fn func(arrow.RecordBatch) error
 	return nil
 }
 
-func (snap *Snapshot) materialize(b *batch) (arrow.RecordBatch, error) {
-	if b.warm != nil {
-		return snap.materializeWarm(b)
+// materialize decodes one batch into a record (nil: no row in range or
+// passing the filter); keepBuf is scratch for Where.
+// ScanParallel is Scan with the batches decoded by up to workers
+// goroutines, at most 2×workers batches ahead of fn; fn is still called
+// from one goroutine, in time order, with the same records as Scan, so
+// only the decoding runs in parallel. The scan's Filter, if any, is then
+// called concurrently. workers <= 1 is Scan.
+func (snap *Snapshot) ScanParallel(ctx context.Context, workers int, fn func(arrow.RecordBatch) error) error {
+	n := len(snap.batches)
+	if workers <= 1 || n <= 1 {
+		return snap.Scan(ctx, fn)
 	}
-	return snap.materializeCold(b)
+	type result struct {
+		rec arrow.RecordBatch
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	slots := make([]chan result, n)
+	for i := range slots {
+		slots[i] = make(chan result, 1)
+	}
+	ahead := make(chan struct{}, 2*workers) // decoded, not yet consumed
+	next := make(chan int)
+	var wg sync.WaitGroup
+	wg.Add(1 + workers)
+	go func() {
+		defer wg.Done()
+		defer close(next)
+		for i := range n {
+			select {
+			case ahead <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range workers {
+		go func() {
+			defer wg.Done()
+			var keepBuf []int32
+			for i := range next {
+				var r result
+				if r.err = ctx.Err(); r.err == nil {
+					r.rec, r.err = snap.materialize(snap.batches[i], &keepBuf)
+				}
+				slots[i] <- r
+			}
+		}()
+	}
+	var err error
+	for i := 0; i < n && err == nil; i++ {
+		select {
+		case r := <-slots[i]:
+			<-ahead
+			if err = r.err; err != nil || r.rec == nil {
+				break
+			}
+			err = fn(r.rec)
+			r.rec.Release()
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	cancel()
+	wg.Wait()
+	for _, sl := range slots { // records decoded but not consumed
+		select {
+		case r := <-sl:
+			if r.rec != nil {
+				r.rec.Release()
+			}
+		default:
+		}
+	}
+	return err
+}
+
+func (snap *Snapshot) materialize(b *batch, keepBuf *[]int32) (arrow.RecordBatch, error) {
+	if (snap.filter != nil || snap.where != nil) && b.cold != nil && snap.fullyInside(b) {
+		return snap.materializeColdFiltered(b, keepBuf)
+	}
+	var rec arrow.RecordBatch
+	var err error
+	if b.warm != nil {
+		rec, err = snap.materializeWarm(b)
+	} else {
+		rec, err = snap.materializeCold(b)
+	}
+	if err != nil || rec == nil || (snap.filter == nil && snap.where == nil) {
+		return rec, err
+	}
+	defer rec.Release()
+	cols := rec.Columns()
+	var keep []int32
+	if snap.where != nil {
+		keep, err = snap.where.keepArray(cols[snap.wherePos], keepBuf)
+	} else {
+		keep, err = snap.runFilter(cols, int(rec.NumRows()))
+	}
+	if err != nil || len(keep) == 0 {
+		return nil, err
+	}
+	if len(keep) == int(rec.NumRows()) {
+		rec.Retain()
+		return rec, nil
+	}
+	out := make([]arrow.Array, len(cols))
+	for i, c := range cols {
+		out[i] = takeArray(snap.mem, c, keep)
+	}
+	return newRecord(snap.schema, out, len(keep)), nil
+}
+
+// runFilter calls the filter with the filter columns among cols (in
+// snap.cols order).
+func (snap *Snapshot) runFilter(cols []arrow.Array, n int) ([]int32, error) {
+	fcols := make([]arrow.Array, len(snap.filterPos))
+	for i, p := range snap.filterPos {
+		fcols[i] = cols[p]
+	}
+	frec := array.NewRecordBatch(snap.filterSchema, fcols, int64(n))
+	defer frec.Release()
+	keep, err := snap.filter(frec)
+	if err != nil {
+		return nil, err
+	}
+	for i, r := range keep {
+		if r < 0 || int(r) >= n {
+			return nil, fmt.Errorf("tablestore: scan filter returned row %d of %d", r, n)
+		}
+		if i > 0 && r < keep[i-1] {
+			slices.Sort(keep)
+			break
+		}
+	}
+	return keep, nil
+}
+
+// newRecord makes a record of cols and drops the caller's references.
+func newRecord(schema *arrow.Schema, cols []arrow.Array, n int) arrow.RecordBatch {
+	rec := array.NewRecordBatch(schema, cols, int64(n))
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec
+}
+
+// materializeColdFiltered decodes the filter's columns of a compressed
+// batch, then the other columns only for the rows that pass.
+func (snap *Snapshot) materializeColdFiltered(b *batch, keepBuf *[]int32) (arrow.RecordBatch, error) {
+	cb := b.cold
+	schema := snap.table.schema
+	cols := make([]arrow.Array, len(snap.cols))
+	release := func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}
+	decode := func(p int, rows []int32) error {
+		ci := snap.cols[p]
+		arr, err := snap.cd.decodeColumnRows(snap.mem, schema.columns[ci].Type, cb.cols[ci], cb.blob, b.rows, rows)
+		if err != nil {
+			return fmt.Errorf("tablestore: table %q column %q: %w", schema.name, schema.columns[ci].Name, err)
+		}
+		cols[p] = arr
+		return nil
+	}
+	var keep []int32
+	var err error
+	if w := snap.where; w != nil {
+		ci := snap.cols[snap.wherePos]
+		keep, err = w.keepCold(snap.cd, snap, schema.columns[ci].Type, cb.cols[ci], cb.blob, b.rows, keepBuf)
+		if err != nil {
+			err = fmt.Errorf("tablestore: table %q column %q: %w", schema.name, schema.columns[ci].Name, err)
+		}
+	} else {
+		for _, p := range snap.filterPos {
+			if cols[p] == nil {
+				if err := decode(p, nil); err != nil {
+					release()
+					return nil, err
+				}
+			}
+		}
+		keep, err = snap.runFilter(cols, b.rows)
+	}
+	if err != nil || len(keep) == 0 {
+		release()
+		return nil, err
+	}
+	all := len(keep) == b.rows
+	for p := range cols {
+		if cols[p] != nil {
+			if !all {
+				t := takeArray(snap.mem, cols[p], keep)
+				cols[p].Release()
+				cols[p] = t
+			}
+			continue
+		}
+		rows := keep
+		if all {
+			rows = nil
+		}
+		if err := decode(p, rows); err != nil {
+			release()
+			return nil, err
+		}
+	}
+	return newRecord(snap.schema, cols, len(keep)), nil
 }
 
 func (snap *Snapshot) fullyInside(b *batch) bool {

@@ -173,7 +173,9 @@ func (s *Store) enqueue(t *Table, w *batch) {
 	// When the worker falls behind, the appender waits for it instead of
 	// piling up uncompressed batches, so real memory stays within the budget
 	// plus one batch.
-	for !s.cfg.CompactInline && s.pending > 0 && !s.closed {
+	// Inline compactions (concurrent appenders) wait for each other too, so
+	// at most one blob is being built in the whole store.
+	for s.pending > 0 && !s.closed {
 		s.cond.Wait()
 	}
 	if s.closed {
@@ -245,6 +247,8 @@ func (s *Store) compact(e *encoder, t *Table, w *batch) {
 	if w.evicted.Load() {
 		return
 	}
+	// The blob and the warm batch coexist until the swap: this is the one
+	// batch by which the store's allocations may exceed its budget.
 	cb := e.encodeBatch(w.warm, w.order, w.rows, s.codec)
 	c := &batch{cold: cb, rows: w.rows, minT: w.minT, maxT: w.maxT, mem: s.mem}
 	c.alloc = int64(len(cb.blob))

@@ -229,15 +229,14 @@ func testRetentionByBytes(t *testing.T, inline bool) {
 		require.NoError(t, err)
 		st := tb.Stats()
 		require.LessOrEqual(t, st.Bytes, cfg.MaxBytes, "accounted bytes over budget")
-		// The real allocations may exceed the budget only while a batch is
-		// being compacted (by at most one batch) and, at the same moment, a
-		// hot column grows by reallocation (old and new buffers held for the
-		// copy: at most half a batch more). Compaction is backpressured, so
-		// this does not grow with load.
-		require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes*3/2, "allocations over budget + 1.5 batches")
+		// The real allocations never exceed the budget by more than one
+		// batch: hot growth, carried rows and compacted blobs are reserved
+		// (older batches evicted) before they are allocated.
+		require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes, "allocations over budget + 1 batch")
 	}
 	s.Flush()
-	require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes*3/2)
+	require.LessOrEqual(t, peak.peak.Load(), cfg.MaxBytes+cfg.BatchBytes)
+	t.Logf("peak allocations %d for a budget of %d (batch %d)", peak.peak.Load(), cfg.MaxBytes, cfg.BatchBytes)
 	st := tb.Stats()
 	require.Positive(t, st.BatchesEvictedByBytes)
 	require.Zero(t, st.BatchesEvictedByTime)
@@ -250,7 +249,7 @@ func testRetentionByBytes(t *testing.T, inline bool) {
 	}
 	require.Equal(t, seq-1, got[len(got)-1].Seq)
 	require.Equal(t, first, st.RowsEvicted)
-	t.Logf("peak %d of budget %d; %d rows kept, %d evicted", peak.peak.Load(), cfg.MaxBytes, st.Rows, st.RowsEvicted)
+	t.Logf("%d rows kept, %d evicted", st.Rows, st.RowsEvicted)
 }
 
 func randString(rng *rand.Rand, n int) string {
@@ -275,7 +274,12 @@ func TestSharesAndBudgets(t *testing.T) {
 	require.ErrorContains(t, err, "unknown table")
 	_, err = Config{Shares: map[string]float64{"spans": -1}}.Budgets(names)
 	require.ErrorContains(t, err, "must be in (0, 100]")
+	// Small budgets take smaller batches (a quarter of the table's budget,
+	// down to 256 KiB): 10 MiB over 3 tables works with 8 MiB batches, 1
+	// MiB does not.
 	_, err = Config{MaxBytes: 10 << 20, BatchBytes: 8 << 20}.Budgets(names)
+	require.NoError(t, err)
+	_, err = Config{MaxBytes: 1 << 20, BatchBytes: 8 << 20}.Budgets(names)
 	require.ErrorContains(t, err, "too small to hold")
 	_, err = Config{Compression: "brotli"}.Budgets(names)
 	require.ErrorContains(t, err, "compression")

@@ -59,6 +59,34 @@ func (b *batch) release() {
 	}
 }
 
+// dropNow releases evicted[from:] at once, under the table lock, and
+// returns evicted[:from]: the memory of batches evicted to make room for a
+// growth must be gone before that growth is allocated, or both would exist
+// for a moment (over budget by the evicted size). Batches still held by a
+// scan or a compaction job are freed when those let go. No recycling into
+// the spare hot batch (that takes the table lock).
+func dropNow(evicted []*batch, from int) []*batch {
+	for _, e := range evicted[from:] {
+		e.releaseNoRecycle()
+	}
+	return evicted[:from]
+}
+
+// releaseNoRecycle is release without handing the hot buffers to recycle.
+func (b *batch) releaseNoRecycle() {
+	if b.refs.Add(-1) == 0 {
+		if b.warm != nil {
+			b.warm.free()
+			b.warm = nil
+		}
+		if b.cold != nil {
+			b.mem.Free(b.cold.blob)
+			b.cold.blob = nil
+		}
+		return
+	}
+}
+
 // AppendResult tells what happened to the rows of one Append.
 type AppendResult struct {
 	Accepted int   // rows stored
@@ -73,6 +101,8 @@ type Table struct {
 	schema    *Schema
 	budget    int64
 	tolerance int64 // ns
+	// batchBytes is this table's hot batch size (batchBytesFor).
+	batchBytes int64
 
 	mu          sync.RWMutex
 	hot         *hotBatch
@@ -95,7 +125,8 @@ type Table struct {
 }
 
 func newTable(s *Store, schema *Schema, budget int64) *Table {
-	t := &Table{store: s, schema: schema, budget: budget, watermark: math.MinInt64, tolerance: int64(s.cfg.LateTolerance)}
+	t := &Table{store: s, schema: schema, budget: budget, watermark: math.MinInt64, tolerance: int64(s.cfg.LateTolerance),
+		batchBytes: batchBytesFor(s.cfg.BatchBytes, budget)}
 	if d, ok := s.cfg.TableLateTolerance[schema.name]; ok {
 		t.tolerance = int64(d)
 	}
@@ -138,7 +169,7 @@ func (t *Table) newHot() *hotBatch {
 		h.reset()
 		return h
 	}
-	step := int(t.store.cfg.BatchBytes / 8)
+	step := int(t.batchBytes / 8)
 	if step < 64<<10 {
 		step = 64 << 10
 	}
@@ -204,17 +235,23 @@ func (t *Table) Append(b *Batch) (AppendResult, error) {
 		if room := cfg.BatchRows - t.hot.n; k > room {
 			k = room
 		}
-		if room := (cfg.BatchBytes - t.hot.used()) / perRow; int64(k) > room {
+		if room := (t.batchBytes - t.hot.used()) / perRow; int64(k) > room {
 			k = int(max(room, 1))
 		}
+		// Evict before allocating: the hot batch's growth is reserved
+		// against the budget first.
+		n0 := len(evicted)
+		evicted = t.enforceLocked(now, evicted, t.hot.appendGrowth(b, pos, pos+k))
+		evicted = dropNow(evicted, n0)
 		if bad := t.hot.appendBatch(b, pos, pos+k); bad > 0 {
 			res.Errors += bad
 			t.errs.Add(bad)
 		}
 		pos += k
 		res.Accepted += k
-		if t.hot.n >= cfg.BatchRows || t.hot.used() >= cfg.BatchBytes {
-			if w := t.sealLocked(now, sealFull); w != nil {
+		if t.hot.n >= cfg.BatchRows || t.hot.used() >= t.batchBytes {
+			var w *batch
+			if w, evicted = t.sealLocked(now, sealFull, evicted); w != nil {
 				sealed = append(sealed, w)
 				if pos < b.n { // the watermark moved: later rows may now be late
 					late, future := t.filterLocked(b, pos, now)
@@ -223,7 +260,7 @@ func (t *Table) Append(b *Batch) (AppendResult, error) {
 				}
 			}
 		}
-		evicted = t.enforceLocked(now, evicted)
+		evicted = t.enforceLocked(now, evicted, 0)
 	}
 	t.mu.Unlock()
 	t.appended.Add(int64(res.Accepted))
@@ -314,11 +351,12 @@ const (
 // sealLocked moves the hot batch's rows up to a cut time into a new sealed
 // batch appended to the list and starts a new hot batch with the rest. It
 // returns the sealed batch with an extra reference for its compaction, or
-// nil when nothing was sealed.
-func (t *Table) sealLocked(now int64, reason sealReason) *batch {
+// nil when nothing was sealed, and evicted with the batches it evicted to
+// make room for the carried rows.
+func (t *Table) sealLocked(now int64, reason sealReason, evicted []*batch) (*batch, []*batch) {
 	h := t.hot
 	if h.n == 0 {
-		return nil
+		return nil, evicted
 	}
 	order := h.sortedOrder()
 	ts := h.times()
@@ -342,7 +380,7 @@ func (t *Table) sealLocked(now int64, reason sealReason) *batch {
 	}
 	if cut == 0 {
 		h.born = now // nothing old enough; look again after MaxHotAge
-		return nil
+		return nil, evicted
 	}
 	w := &batch{warm: h, rows: cut, minT: at(0), maxT: at(cut - 1), mem: t.store.mem, table: t}
 	if order != nil {
@@ -353,16 +391,21 @@ func (t *Table) sealLocked(now int64, reason sealReason) *batch {
 	w.refs.Store(2) // list + compaction job
 
 	nh := t.newHot()
-	if cut < h.n {
-		nh.appendRowsFrom(h, order, cut, h.n)
-		nh.born = now
-	}
 	t.hot = nh
 	t.watermark = max(t.watermark, w.maxT)
 	t.batches = append(t.batches, w)
 	t.sealedBytes += w.bytes
 	t.sealedRows += int64(w.rows)
-	return w
+	if cut < h.n {
+		// h is immutable now (w holds it): carry its newest rows over,
+		// after making room for them.
+		n0 := len(evicted)
+		evicted = t.enforceLocked(now, evicted, nh.carryGrowth(h, order, cut, h.n))
+		evicted = dropNow(evicted, n0)
+		nh.appendRowsFrom(h, order, cut, h.n)
+		nh.born = now
+	}
+	return w, evicted
 }
 
 // bytesLocked is the table's accounted size.
@@ -370,16 +413,17 @@ func (t *Table) bytesLocked() int64 {
 	return t.sealedBytes + t.hot.bytes() + t.spareBytes.Load()
 }
 
-// enforceLocked evicts the oldest sealed batches while the table is over its
-// byte budget or they are past retention. Evicted batches are returned (the
-// caller releases them after unlocking).
-func (t *Table) enforceLocked(now int64, evicted []*batch) []*batch {
+// enforceLocked evicts the oldest sealed batches while the table plus extra
+// bytes (about to be allocated) is over its byte budget, or while they are
+// past retention. Evicted batches are returned (the caller releases them
+// after unlocking).
+func (t *Table) enforceLocked(now int64, evicted []*batch, extra int64) []*batch {
 	cutoff := now - int64(t.store.cfg.Retention)
 	n := 0
 	for n < len(t.batches) {
 		b := t.batches[n]
 		byTime := b.maxT < cutoff
-		if !byTime && t.bytesLocked() <= t.budget {
+		if !byTime && t.bytesLocked()+extra <= t.budget {
 			break
 		}
 		if byTime {
@@ -400,7 +444,7 @@ func (t *Table) enforceLocked(now int64, evicted []*batch) []*batch {
 	return evicted
 }
 
-// replaceLocked swaps a compacted batch in for its warm original. It reports
+// replace swaps a compacted batch in for its warm original. It reports
 // false when the warm batch is no longer listed (evicted or closed).
 func (t *Table) replace(w, c *batch) bool {
 	t.mu.Lock()
@@ -431,12 +475,12 @@ func (t *Table) maintain(now int64) {
 	if t.hot.n > 0 {
 		switch {
 		case t.hot.maxT < now-int64(cfg.Retention):
-			sealed = t.sealLocked(now, sealAll)
+			sealed, evicted = t.sealLocked(now, sealAll, evicted)
 		case now-t.hot.born >= int64(cfg.MaxHotAge):
-			sealed = t.sealLocked(now, sealAge)
+			sealed, evicted = t.sealLocked(now, sealAge, evicted)
 		}
 	}
-	evicted = t.enforceLocked(now, evicted)
+	evicted = t.enforceLocked(now, evicted, 0)
 	t.mu.Unlock()
 	for _, e := range evicted {
 		e.release()
@@ -453,8 +497,8 @@ func (t *Table) flush(now int64) {
 		t.mu.Unlock()
 		return
 	}
-	sealed := t.sealLocked(now, sealAll)
-	evicted := t.enforceLocked(now, nil)
+	sealed, evicted := t.sealLocked(now, sealAll, nil)
+	evicted = t.enforceLocked(now, evicted, 0)
 	t.mu.Unlock()
 	for _, e := range evicted {
 		e.release()

@@ -187,5 +187,7 @@ var LogsSchema = MustSchema(TableLogs, []Column{
 
 // DefaultSchemas returns the built-in tables in a fixed order.
 func DefaultSchemas() []*Schema {
-	return []*Schema{HTTPEventsSchema, SpansSchema, MetricsSchema, LogsSchema}
+	return []*Schema{HTTPEventsSchema, SpansSchema, MetricsSchema, LogsSchema, StackTracesSchema,
+		ProcessStatsSchema, ConnStatsSchema, PGSQLEventsSchema, MySQLEventsSchema, RedisEventsSchema,
+		DNSEventsSchema, KafkaEventsSchema}
 }

@@ -1,0 +1,226 @@
+package tablestore
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// IntCompare is a comparison of an integer or time column with a constant,
+// `Column Op Value` with Op one of == != < <= > >=, that a scan evaluates
+// on compressed data where it can: a column of few distinct values is
+// compared on its dictionary, then selected by its packed indexes, without
+// rebuilding its values.
+type IntCompare struct {
+	Column string
+	Op     string
+	Value  int64
+}
+
+func (c *IntCompare) valid() bool {
+	switch c.Op {
+	case "==", "!=", "<", "<=", ">", ">=":
+		return true
+	}
+	return false
+}
+
+func (c *IntCompare) match(v int64) bool {
+	switch c.Op {
+	case "==":
+		return v == c.Value
+	case "!=":
+		return v != c.Value
+	case "<":
+		return v < c.Value
+	case "<=":
+		return v <= c.Value
+	case ">":
+		return v > c.Value
+	}
+	return v >= c.Value
+}
+
+// grow returns buf with room for n+1 positions.
+func growKeep(buf *[]int32, n int) []int32 {
+	if cap(*buf) < n+1 {
+		*buf = make([]int32, n+1)
+	}
+	return (*buf)[:n+1]
+}
+
+// keepInts returns the positions of vals that match (branch-free loops).
+func (c *IntCompare) keepInts(vals []int64, buf *[]int32) []int32 {
+	keep := growKeep(buf, len(vals))
+	m := 0
+	k := c.Value
+	switch c.Op {
+	case "==":
+		for i, v := range vals {
+			keep[m] = int32(i)
+			m += b2i(v == k)
+		}
+	case "!=":
+		for i, v := range vals {
+			keep[m] = int32(i)
+			m += b2i(v != k)
+		}
+	case "<":
+		for i, v := range vals {
+			keep[m] = int32(i)
+			m += b2i(v < k)
+		}
+	case "<=":
+		for i, v := range vals {
+			keep[m] = int32(i)
+			m += b2i(v <= k)
+		}
+	case ">":
+		for i, v := range vals {
+			keep[m] = int32(i)
+			m += b2i(v > k)
+		}
+	default:
+		for i, v := range vals {
+			keep[m] = int32(i)
+			m += b2i(v >= k)
+		}
+	}
+	return keep[:m]
+}
+
+func b2i(b bool) int {
+	var x int
+	if b {
+		x = 1
+	}
+	return x
+}
+
+// keepArray applies the comparison to an Int64 or Timestamp array.
+func (c *IntCompare) keepArray(arr arrow.Array, buf *[]int32) ([]int32, error) {
+	switch a := arr.(type) {
+	case *array.Int64:
+		return c.keepInts(a.Int64Values(), buf), nil
+	case *array.Timestamp:
+		ts := a.TimestampValues()
+		return c.keepInts(unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(ts))), len(ts)), buf), nil
+	}
+	return nil, fmt.Errorf("tablestore: %s is not an integer column", c.Column)
+}
+
+// keepCold evaluates the comparison on a compressed column of n rows.
+func (c *IntCompare) keepCold(cd *codec, snap *Snapshot, typ ColumnType, cc coldCol, blob []byte, n int, buf *[]int32) ([]int32, error) {
+	if cc.enc == encIntDict || cc.enc == encConst {
+		var partsArr [4][]byte
+		var ps colParts
+		defer ps.release()
+		parts, err := cd.parts(cc, blob, partsArr[:0], &ps)
+		if err != nil {
+			return nil, err
+		}
+		if cc.enc == encConst {
+			var v [1]int64
+			if err := decodeInt64s(v[:], encConst, parts); err != nil {
+				return nil, err
+			}
+			if !c.match(v[0]) {
+				return growKeep(buf, 0)[:0], nil
+			}
+			keep := growKeep(buf, n)[:n]
+			for i := range keep {
+				keep[i] = int32(i)
+			}
+			return keep, nil
+		}
+		return c.keepIntDict(parts, n, buf)
+	}
+	arr, err := cd.decodeColumn(snap.mem, typ, cc, blob, n)
+	if err != nil {
+		return nil, err
+	}
+	defer arr.Release()
+	return c.keepArray(arr, buf)
+}
+
+// keepIntDict selects rows by their dictionary index: the comparison is
+// made once per dictionary value.
+func (c *IntCompare) keepIntDict(parts [][]byte, n int, buf *[]int32) ([]int32, error) {
+	values, cnt, err := intDictValues(parts)
+	if err != nil {
+		return nil, err
+	}
+	var tab [256]int
+	for i := range cnt {
+		tab[i] = b2i(c.match(values[i]))
+	}
+	src := parts[1]
+	b := indexBits(cnt)
+	keep := growKeep(buf, n)
+	m := 0
+	switch {
+	case b == 0:
+		if len(src) != n {
+			return nil, errCorrupt
+		}
+		var mx byte
+		for i, x := range src {
+			mx = max(mx, x)
+			keep[m] = int32(i)
+			m += tab[x]
+		}
+		if int(mx) >= cnt {
+			return nil, errCorrupt
+		}
+	case b == 4:
+		if len(src) != packedLen(n, b) {
+			return nil, errCorrupt
+		}
+		// One lookup per byte (two rows): bit 0 and 1 tell whether each
+		// row passes, bit 2 that an index is past the dictionary.
+		var pair [256]uint8
+		for x := range pair {
+			lo, hi := x&15, x>>4
+			v := uint8(tab[lo] | tab[hi]<<1)
+			if lo >= cnt || hi >= cnt {
+				v |= 4
+			}
+			pair[x] = v
+		}
+		var bad uint8
+		full := n / 2
+		for j, x := range src[:full] {
+			v := pair[x]
+			bad |= v
+			if v&3 == 0 { // most bytes: neither row passes
+				continue
+			}
+			keep[m] = int32(2 * j)
+			m += int(v & 1)
+			keep[m] = int32(2*j + 1)
+			m += int(v >> 1 & 1)
+		}
+		if full < len(src) {
+			v := pair[src[full]]
+			bad |= v
+			keep[m] = int32(2 * full)
+			m += int(v & 1)
+		}
+		if bad&4 != 0 {
+			return nil, errCorrupt
+		}
+	default:
+		if len(src) != packedLen(n, b) || (cnt < 1<<b && maxPacked(src, b) >= cnt) {
+			return nil, errCorrupt
+		}
+		per := 8 / b
+		mask := 1<<b - 1
+		for i := range n {
+			keep[m] = int32(i)
+			m += tab[int(src[i/per])>>(uint(i%per)*uint(b))&mask]
+		}
+	}
+	return keep[:m], nil
+}
