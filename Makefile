@@ -16,6 +16,9 @@ DIST_DIR     := distributions/otelcol-ebpf
 BUILD_DIR    := $(DIST_DIR)/_build
 CONFIG       ?= $(DIST_DIR)/config.yaml
 BINARY       := $(BIN)/otelcol-ebpf
+# The default config has a profiles pipeline (the ebpf receiver's CPU profiler),
+# which the collector accepts only with this feature gate.
+FEATURE_GATES ?= service.profilesSupport
 # `go mod tidy` keeps the requirements of the tests of direct dependencies;
 # k8sattributesprocessor's tests import contrib's pkg/semconvtest, which is not
 # published on the Go module proxy. -e lets tidy finish (nothing we build needs it).
@@ -42,15 +45,16 @@ build: $(OCB)
 run:
 	@if [ "$$(id -u)" != "0" ]; then \
 	  echo "otelcol-ebpf loads eBPF programs and needs root (or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN, CAP_SYS_RESOURCE, CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE)."; \
-	  echo "Run it as root:  sudo make run   (or, once built with 'make build': sudo $(BINARY) --config $(CONFIG))"; \
+	  echo "Run it as root:  sudo make run   (or, once built with 'make build': sudo $(BINARY) --config $(CONFIG) --feature-gates=$(FEATURE_GATES))"; \
 	  exit 1; \
 	fi
 	@$(MAKE) --no-print-directory build
-	$(BINARY) --config $(CONFIG)
+	$(BINARY) --config $(CONFIG) --feature-gates=$(FEATURE_GATES)
 
 ## test: all tests with the race detector.
 test:
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd $(DIST_DIR)/kubernetes && $(GO) test -count=1 ./...
 
 ## generate: rebuild the committed bpf2go bindings (.go + .o) from bpf/ (needs clang-19).
 generate:
@@ -77,6 +81,7 @@ bench:
 lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd $(DIST_DIR)/kubernetes && $(GO) vet ./...
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 30s).
 FUZZTIME ?= 30s

@@ -24,6 +24,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 )
 
+// featureGates is what `make run` passes: the default config has a
+// profiles pipeline, which the collector accepts only with this gate.
+const featureGates = "--feature-gates=service.profilesSupport"
+
 // binary is the collector under test: $OTELCOL_EBPF_BIN, or the one `make
 // build` produces (ocb caches through the Go build cache, so a rebuild with
 // no change takes seconds).
@@ -176,7 +180,7 @@ func (b *syncBuffer) String() string {
 func startCollector(t *testing.T, args ...string) *collector {
 	t.Helper()
 	c := &collector{out: &syncBuffer{}, done: make(chan error, 1)}
-	c.cmd = exec.Command(collectorBinary(t), args...)
+	c.cmd = exec.Command(collectorBinary(t), append([]string{featureGates}, args...)...)
 	c.cmd.Stdout = c.out
 	c.cmd.Stderr = c.out
 	if err := c.cmd.Start(); err != nil {
@@ -214,7 +218,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestValidateDefaultConfig(t *testing.T) {
-	out, err := exec.Command(collectorBinary(t), "validate", "--config", defaultConfig(t)).CombinedOutput()
+	out, err := exec.Command(collectorBinary(t), "validate", featureGates, "--config", defaultConfig(t)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("validate failed: %v\n%s", err, out)
 	}

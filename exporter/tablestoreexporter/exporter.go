@@ -146,10 +146,11 @@ func (e *tableExporter) ConsumeTraces(_ context.Context, td ptrace.Traces) error
 	}
 	defer e.putMapper(m)
 	m.traces(td)
-	return errors.Join(e.flush(e.http, m.http), e.flush(e.spans, m.spans))
+	return errors.Join(e.flush(e.http, m.http), e.flush(e.spans, m.spans), e.protocolRows(m, td))
 }
 
-// ConsumeMetrics maps every data point to a metrics row.
+// ConsumeMetrics maps every data point to a metrics row, except the ebpf
+// receiver's process.* metrics, which become process_stats rows.
 func (e *tableExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	m, err := e.getMapper()
 	if err != nil {
@@ -157,10 +158,17 @@ func (e *tableExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) er
 	}
 	defer e.putMapper(m)
 	m.metricsRows(md)
-	return e.flush(e.metrics, m.metrics)
+	err = e.flush(e.metrics, m.metrics)
+	if t := e.store.Table(tablestore.TableProcessStats); t != nil {
+		b := t.NewBatch(64)
+		m.processStatsRows(md, b)
+		err = errors.Join(err, e.flush(t, b))
+	}
+	return err
 }
 
-// ConsumeLogs maps every log record to a logs row.
+// ConsumeLogs maps every log record to a logs row, except the ebpf
+// receiver's conn_stats events, which become conn_stats rows.
 func (e *tableExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	m, err := e.getMapper()
 	if err != nil {
@@ -168,7 +176,13 @@ func (e *tableExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	}
 	defer e.putMapper(m)
 	m.logRows(ld)
-	return e.flush(e.logs, m.logs)
+	err = e.flush(e.logs, m.logs)
+	if t := e.store.Table(tablestore.TableConnStats); t != nil {
+		b := t.NewBatch(64)
+		m.connStatsRows(ld, b)
+		err = errors.Join(err, e.flush(t, b))
+	}
+	return err
 }
 
 // resInfo is what rows take from a resource, computed once per resource.

@@ -23,7 +23,7 @@ func TestWithExtension(t *testing.T) {
 	ef := tablestoreextension.NewFactory()
 	ecfg := ef.CreateDefaultConfig().(*tablestoreextension.Config)
 	ecfg.HTTP.NetAddr.Endpoint = "127.0.0.1:0"
-	ecfg.MaxBytes = 128 << 20
+	ecfg.MaxBytes = 1 << 30
 	id := component.MustNewIDWithName("table_store", "node")
 	eset := extensiontest.NewNopSettings(ef.Type())
 	eset.ID = id

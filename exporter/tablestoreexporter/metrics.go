@@ -26,6 +26,9 @@ func (m *mapper) metricsRows(md pmetric.Metrics) {
 			scope := scopeOf(sm.Scope())
 			ms := sm.Metrics()
 			for k := 0; k < ms.Len(); k++ {
+				if isProcessStat(scope, ms.At(k).Name()) {
+					continue
+				}
 				m.metricRows(&r, scope, ms.At(k))
 			}
 		}
@@ -199,6 +202,9 @@ func (m *mapper) logRows(ld plog.Logs) {
 			scope := scopeOf(sl.Scope())
 			lrs := sl.LogRecords()
 			for k := 0; k < lrs.Len(); k++ {
+				if scope == ebpfScope && lrs.At(k).EventName() == connStatsEvent {
+					continue
+				}
 				m.logRow(&r, scope, lrs.At(k))
 			}
 		}

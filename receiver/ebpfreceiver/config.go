@@ -31,6 +31,13 @@ type Config struct {
 
 	HTTP   HTTPConfig   `mapstructure:"http"`
 	Filter FilterConfig `mapstructure:"filter"`
+	// Metrics: RED, process and connection metrics (metrics and logs
+	// pipelines).
+	Metrics MetricsConfig `mapstructure:"metrics"`
+	// Profiling: the continuous CPU profiler (profiles pipelines).
+	Profiling ProfilingConfig `mapstructure:"profiling"`
+	// TLS: plaintext of OpenSSL/BoringSSL and Go crypto/tls traffic (tls.go).
+	TLS TLSConfig `mapstructure:"tls"`
 }
 
 // HTTPConfig controls what of HTTP/1.x messages goes into spans.
@@ -62,6 +69,16 @@ type FilterConfig struct {
 	ExcludeContainers []string `mapstructure:"exclude_containers"`
 	IncludeCgroups    []string `mapstructure:"include_cgroups"`
 	ExcludeCgroups    []string `mapstructure:"exclude_cgroups"`
+	// Kubernetes namespaces, and pod name globs ("web-*", or "ns/web-*"
+	// on namespace/name); a process's pod comes from its cgroup, its name
+	// and namespace from PodsDir (k8sfilter.go).
+	IncludeNamespaces []string `mapstructure:"include_namespaces"`
+	ExcludeNamespaces []string `mapstructure:"exclude_namespaces"`
+	IncludePods       []string `mapstructure:"include_pods"`
+	ExcludePods       []string `mapstructure:"exclude_pods"`
+	// The kubelet's pod log directory, <namespace>_<name>_<uid> per pod
+	// ("" means /var/log/pods).
+	PodsDir string `mapstructure:"pods_dir"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -77,6 +94,8 @@ func createDefaultConfig() component.Config {
 		HTTP: HTTPConfig{
 			MaxBodyBytes: 512,
 		},
+		Metrics:   defaultMetricsConfig(),
+		Profiling: defaultProfilingConfig(),
 	}
 }
 
@@ -118,6 +137,15 @@ func (c *Config) Validate() error {
 		if p == 0 {
 			errs = append(errs, errors.New("filter: port 0 is not a port"))
 		}
+	}
+	if err := validateK8sFilter(c.Filter); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Metrics.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Profiling.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

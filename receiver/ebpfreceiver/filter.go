@@ -10,8 +10,8 @@ import (
 )
 
 // filterHandler applies the user-space part of FilterConfig (executables,
-// containers, cgroups, ports; pids are filtered in BPF) before events reach
-// the parsers. Decisions are made once per connection, on Open.
+// containers, cgroups, namespaces, pods, ports; pids are filtered in BPF)
+// before events reach the parsers. Decisions are made once per connection, on Open.
 type filterHandler struct {
 	cfg     FilterConfig
 	procs   *procinfo.Reader
@@ -26,9 +26,7 @@ func newFilterHandler(cfg FilterConfig, procs *procinfo.Reader, next sockevent.H
 		cfg: cfg, procs: procs, next: next,
 		skipped: make(map[sockevent.ConnID]struct{}),
 	}
-	f.active = len(cfg.IncludeExecutables)+len(cfg.ExcludeExecutables)+len(cfg.IncludePorts)+
-		len(cfg.ExcludePorts)+len(cfg.IncludeContainers)+len(cfg.ExcludeContainers)+
-		len(cfg.IncludeCgroups)+len(cfg.ExcludeCgroups) > 0
+	f.active = len(cfg.IncludePorts)+len(cfg.ExcludePorts) > 0 || cfg.hasProcessRules()
 	return f
 }
 
@@ -84,15 +82,18 @@ func (f *filterHandler) keepConn(o *sockevent.Open) bool {
 			}
 		}
 	}
-	if len(f.cfg.IncludeExecutables)+len(f.cfg.ExcludeExecutables)+len(f.cfg.IncludeContainers)+
-		len(f.cfg.ExcludeContainers)+len(f.cfg.IncludeCgroups)+len(f.cfg.ExcludeCgroups) == 0 {
+	if !f.cfg.hasProcessRules() {
 		return true
 	}
 	return keepProcess(f.cfg, f.procs.Get(o.ID.PID))
 }
 
-// keepProcess applies the executable, container and cgroup rules to one process.
+// keepProcess applies the executable, container, cgroup, namespace and pod
+// rules to one process.
 func keepProcess(cfg FilterConfig, in *procinfo.Info) bool {
+	if !keepPod(&cfg, in) {
+		return false
+	}
 	for _, e := range cfg.ExcludeExecutables {
 		if e == in.ExeName {
 			return false

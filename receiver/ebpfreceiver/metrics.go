@@ -79,6 +79,8 @@ func newSelfMetrics(ts component.TelemetrySettings, r *tracesReceiver) (*selfMet
 		o.ObserveInt64(dropped, int64(ts.DropConnMapFull), attrs("reason", "conn_map_full"))
 		o.ObserveInt64(dropped, int64(ts.DropNoScratch), attrs("reason", "no_scratch"))
 		o.ObserveInt64(dropped, int64(ts.Malformed), attrs("reason", "malformed"))
+		o.ObserveInt64(dropped, int64(ts.DropRingbufExec), attrs("reason", "ringbuf_full_exec"))
+		o.ObserveInt64(dropped, int64(ts.TLSNoFD), attrs("reason", "tls_socket_unknown"))
 		o.ObserveInt64(partial, int64(ts.CappedChunks), attrs("reason", "max_chunk_bytes"))
 		o.ObserveInt64(partial, int64(ts.IovecTruncated), attrs("reason", "iovec_limit"))
 		o.ObserveInt64(partial, int64(ts.MmsgTruncated), attrs("reason", "mmsg_limit"))

@@ -17,15 +17,31 @@ import (
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/conntrack"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/http1"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procinfo"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procstats"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tcpstats"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tlsprobe"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tracer"
 )
 
+// tracesReceiver runs the socket tracer and everything derived from it:
+// spans (traces pipelines), RED, connection and process metrics (metrics
+// pipelines) and conn_stats events (logs pipelines). One instance serves
+// all pipelines that use the same receiver config (see shared.go); a nil
+// consumer means no pipeline of that signal.
 type tracesReceiver struct {
-	cfg    *Config
-	set    receiver.Settings
-	next   consumer.Traces
-	logger *zap.Logger
+	cfg         *Config
+	set         receiver.Settings
+	next        consumer.Traces
+	nextMetrics consumer.Metrics
+	nextLogs    consumer.Logs
+	logger      *zap.Logger
+
+	red     *redMetrics
+	conns   *connStats
+	tcp     *tcpstats.Collector // nil when off or when it could not load
+	pstats  *procstats.Reader
+	startNs int64
 
 	procs   *procinfo.Reader
 	spans   *spanBuilder
@@ -33,6 +49,7 @@ type tracesReceiver struct {
 	filter  *filterHandler
 	tracer  *tracer.Tracer
 	metrics *selfMetrics
+	tls     *tlsprobe.Manager // nil unless tls.enabled (tls.go)
 
 	// mu serialises the tracer's event delivery with periodic Tick calls on
 	// the (single-goroutine) connection tracker.
@@ -45,6 +62,9 @@ type tracesReceiver struct {
 func newTracesReceiver(set receiver.Settings, cfg *Config, next consumer.Traces) (*tracesReceiver, error) {
 	return &tracesReceiver{cfg: cfg, set: set, next: next, logger: set.Logger}, nil
 }
+
+// wantsMetrics tells whether metrics or conn_stats events are produced.
+func (r *tracesReceiver) wantsMetrics() bool { return r.nextMetrics != nil || r.nextLogs != nil }
 
 // lockedHandler serialises tracer callbacks with the receiver's ticker.
 type lockedHandler struct {
@@ -77,7 +97,21 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 	r.procs = procinfo.NewReader("", 0)
 	r.spans = newSpanBuilder(r.cfg.HTTP, r.procs, r.cfg.MaxPendingSpans)
 	r.tracker = conntrack.New(r.trackerConfig(), r.onRecord)
-	r.filter = newFilterHandler(r.cfg.Filter, r.procs, r.tracker)
+	registerProtocols(r.tracker, r.spans) // HTTP/2, PostgreSQL, MySQL, Redis, DNS, Kafka (protospans.go)
+	r.startNs = time.Now().UnixNano()
+	var parsers sockevent.Handler = r.tracker
+	mc := r.cfg.Metrics
+	if r.nextMetrics != nil && mc.RED {
+		r.red = newREDMetrics(mc.CardinalityLimit, r.startNs)
+	}
+	if r.wantsMetrics() && mc.ConnStats {
+		r.conns = newConnStats(r.tracker, r.tracker.ProtocolOf, r.startNs)
+		parsers = r.conns
+	}
+	if r.nextMetrics != nil && mc.ProcessStats {
+		r.pstats = procstats.NewReader("")
+	}
+	r.filter = newFilterHandler(r.cfg.Filter, r.procs, parsers)
 
 	t, err := tracer.New(tracer.Config{
 		MaxChunkBytes:   r.cfg.MaxChunkBytes,
@@ -85,6 +119,7 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 		ExcludePIDs:     r.cfg.Filter.ExcludePIDs,
 		IncludePIDs:     r.cfg.Filter.IncludePIDs,
 		TracefsPath:     r.cfg.TracefsPath,
+		TLS:             r.cfg.TLS.Enabled,
 	}, lockedHandler{mu: &r.mu, next: r.filter}, r.logger)
 	if err != nil {
 		return fmt.Errorf("ebpf receiver: %w", err)
@@ -95,6 +130,17 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 	}
 	r.tracer = t
 	r.logPrograms()
+	r.startTLS()
+	if r.conns != nil {
+		// TCP health is optional: without it the rest works.
+		if c, err := tcpstats.Start(); err != nil {
+			r.logger.Warn("ebpf receiver: TCP retransmit/state tracepoints not attached; no ebpf.tcp.* metrics", zap.Error(err))
+		} else {
+			r.tcp = c
+			r.logger.Info("ebpf receiver: TCP stats attached", zap.Strings("programs",
+				[]string{"tcp/tcp_retransmit_skb", "sock/inet_sock_set_state"}))
+		}
+	}
 
 	m, err := newSelfMetrics(r.set.TelemetrySettings, r)
 	if err != nil {
@@ -133,10 +179,18 @@ func (r *tracesReceiver) loop(ctx context.Context) {
 	defer flush.Stop()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var report <-chan time.Time
+	if r.wantsMetrics() {
+		t := time.NewTicker(r.cfg.Metrics.Interval)
+		defer t.Stop()
+		report = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-report:
+			r.reportMetrics(ctx, now)
 		case <-flush.C:
 			r.flush(ctx)
 		case now := <-tick.C:
@@ -162,6 +216,7 @@ func (r *tracesReceiver) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
+	r.stopTLS()
 	if err := r.tracer.Close(); err != nil {
 		errs = append(errs, err)
 	}
@@ -174,6 +229,15 @@ func (r *tracesReceiver) Shutdown(ctx context.Context) error {
 	r.tracker.Flush(time.Now())
 	r.mu.Unlock()
 	r.flush(ctx)
+	if r.wantsMetrics() {
+		r.reportMetrics(ctx, time.Now())
+	}
+	if r.tcp != nil {
+		if err := r.tcp.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		r.tcp = nil
+	}
 	if r.metrics != nil {
 		r.metrics.unregister()
 	}
@@ -185,8 +249,14 @@ func (r *tracesReceiver) Shutdown(ctx context.Context) error {
 // runs, so benchmarks can read their kernel.bpf_stats_enabled run times.
 // It returns nil for anything else.
 func ProgramIDs(r receiver.Traces) []ebpf.ProgramID {
-	tr, ok := r.(*tracesReceiver)
-	if !ok || tr.tracer == nil {
+	var tr *tracesReceiver
+	switch v := r.(type) {
+	case *tracesReceiver:
+		tr = v
+	case *sharedReceiver:
+		tr = v.tracesReceiver
+	}
+	if tr == nil || tr.tracer == nil {
 		return nil
 	}
 	return tr.tracer.ProgramIDs()
@@ -206,5 +276,11 @@ func (r *tracesReceiver) trackerConfig() conntrack.Config {
 // onRecord is called by the connection tracker for every request/response
 // pair, on the tracer's goroutine.
 func (r *tracesReceiver) onRecord(rec *conntrack.Record) {
-	r.spans.add(rec)
+	if r.next != nil {
+		r.spans.add(rec)
+	}
+	if r.red != nil {
+		addr, port := r.spans.serverEndpoint(rec)
+		r.red.add(rec, addr, port, rec.EndNs())
+	}
 }

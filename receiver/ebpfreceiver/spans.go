@@ -112,6 +112,8 @@ func (b *spanBuilder) fillResource(res pcommon.Resource, pid uint32) {
 		attrs.PutStr("process.executable.name", in.ExeName)
 		attrs.PutStr("service.name", in.ExeName)
 	}
+	// One instance per process on this host (Prometheus's instance label).
+	attrs.PutStr("service.instance.id", b.hostName+":"+strconv.FormatUint(uint64(pid), 10))
 	if in.ExePath != "" {
 		attrs.PutStr("process.executable.path", in.ExePath)
 	}
@@ -151,7 +153,7 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	span.SetEndTimestamp(pcommon.Timestamp(r.StartNs() + int64(r.Duration())))
 
 	a := span.Attributes()
-	n := 18 // the attributes below, so the map never grows
+	n := 20 // the attributes below, so the map never grows
 	if cfg.CaptureHeaders {
 		n += len(req.Headers)
 		if resp != nil {
@@ -169,6 +171,12 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	if req.Version != "" {
 		a.PutStr("network.protocol.version", req.Version)
 	}
+	if r.Conn.TLS {
+		// Read from the TLS library's plaintext (the table store's
+		// http_events.encrypted).
+		a.PutStr("url.scheme", "https")
+		a.PutStr("tls.protocol.name", "tls")
+	}
 	if ua := req.Get("User-Agent"); ua != "" {
 		a.PutStr("user_agent.original", ua)
 	}
@@ -177,17 +185,16 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	// server.* names the server side of the connection, client.* the client
 	// side, network.peer.* the other end from the traced process.
 	local, remote := r.Conn.Local, r.Conn.Remote
-	server, client := local, remote
+	client := remote
 	if r.Conn.Role == sockevent.RoleClient {
-		server, client = remote, local
+		client = local
 	}
-	if host := hostOnly(req.Get("Host")); host != "" && r.Conn.Role == sockevent.RoleClient {
-		a.PutStr("server.address", host)
-	} else if server.IsValid() {
-		a.PutStr("server.address", b.addrString(server.Addr()))
+	addr, port := b.serverEndpoint(r)
+	if addr != "" {
+		a.PutStr("server.address", addr)
 	}
-	if server.IsValid() {
-		a.PutInt("server.port", int64(server.Port()))
+	if port != 0 {
+		a.PutInt("server.port", int64(port))
 	}
 	if client.IsValid() {
 		a.PutStr("client.address", b.addrString(client.Addr()))
@@ -238,6 +245,23 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 			a.PutStr("http.response.body", capString(resp.Body, cfg.MaxBodyBytes))
 		}
 	}
+}
+
+// serverEndpoint names the server side of an exchange as semconv's
+// server.address / server.port: for a client, the Host header it sent (the
+// name it asked for), else the server's IP; port 0 when unknown.
+func (b *spanBuilder) serverEndpoint(r *conntrack.Record) (string, int) {
+	server := r.Conn.Local
+	if r.Conn.Role == sockevent.RoleClient {
+		server = r.Conn.Remote
+		if host := hostOnly(r.Req.Get("Host")); host != "" {
+			return host, int(server.Port())
+		}
+	}
+	if !server.IsValid() {
+		return "", 0
+	}
+	return b.addrString(server.Addr()), int(server.Port())
 }
 
 // hostOnly strips the port from a Host header value ("[::1]:80" → "::1").

@@ -93,12 +93,33 @@ func TestSpanBuilderBounded(t *testing.T) {
 }
 
 // BenchmarkSpanBuild measures turning one record into a span (conntrack
-// parsing included), flushing every 1024 spans like the receiver does.
+// parsing included), flushing every 1024 spans like the receiver does;
+// with_metrics adds what a metrics pipeline costs per request (conn_stats
+// counting and the RED histogram).
 func BenchmarkSpanBuild(b *testing.B) {
+	b.Run("spans", func(b *testing.B) { benchSpanBuild(b, false) })
+	b.Run("with_metrics", func(b *testing.B) { benchSpanBuild(b, true) })
+}
+
+func benchSpanBuild(b *testing.B, metrics bool) {
 	sb := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(b.TempDir(), 0), 1<<20)
-	tr := conntrack.New(conntrack.Config{}, sb.add)
+	onRecord := sb.add
+	var red *redMetrics
+	if metrics {
+		red = newREDMetrics(2000, 0)
+		onRecord = func(r *conntrack.Record) {
+			sb.add(r)
+			addr, port := sb.serverEndpoint(r)
+			red.add(r, addr, port, r.EndNs())
+		}
+	}
+	tr := conntrack.New(conntrack.Config{}, onRecord)
+	var h sockevent.Handler = tr
+	if metrics {
+		h = newConnStats(tr, tr.ProtocolOf, 0)
+	}
 	id := sockevent.ConnID{PID: 4242, FD: 7, Gen: 1}
-	tr.OnOpen(&sockevent.Open{ID: id, Role: sockevent.RoleServer,
+	h.OnOpen(&sockevent.Open{ID: id, Role: sockevent.RoleServer,
 		Local: netip.MustParseAddrPort("10.0.0.1:8080"), Remote: netip.MustParseAddrPort("10.0.0.2:51000")})
 	req := []byte("GET /api/v1/users/123/orders?limit=10 HTTP/1.1\r\nHost: shop:8080\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n")
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"orders\":[]}")
@@ -112,8 +133,8 @@ func BenchmarkSpanBuild(b *testing.B) {
 	}()
 	for i := 0; i < b.N; i++ {
 		ts := int64(i) * 1000
-		tr.OnData(&sockevent.Data{ID: id, Dir: sockevent.Ingress, TimeNs: ts, Pos: posIn, Size: uint32(len(req)), Payload: req})
-		tr.OnData(&sockevent.Data{ID: id, Dir: sockevent.Egress, TimeNs: ts + 500, Pos: posOut, Size: uint32(len(resp)), Payload: resp})
+		h.OnData(&sockevent.Data{ID: id, Dir: sockevent.Ingress, TimeNs: ts, Pos: posIn, Size: uint32(len(req)), Payload: req})
+		h.OnData(&sockevent.Data{ID: id, Dir: sockevent.Egress, TimeNs: ts + 500, Pos: posOut, Size: uint32(len(resp)), Payload: resp})
 		posIn += uint64(len(req))
 		posOut += uint64(len(resp))
 		if i%1024 == 1023 {

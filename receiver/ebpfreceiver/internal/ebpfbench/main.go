@@ -30,6 +30,7 @@ import (
 	"github.com/cilium/ebpf"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -54,6 +55,7 @@ func main() {
 	rates := flag.String("rates", "1000,2000,5000", "fixed rates for the capture-ratio runs")
 	perRate := flag.Duration("capture-seconds", 4*time.Second, "length of each capture-ratio run")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	withMetrics = flag.Bool("metrics", false, "also run the receiver's metrics and logs outputs (RED, conn_stats, process_stats), as the default config does")
 	progStats = flag.Bool("progstats", false, "print each BPF program's runs and ns per request")
 	captureHeaders := flag.Bool("capture-headers", false, "capture-ratio runs with http.capture_headers on")
 	idle := flag.Duration("idle", 3*time.Second, "measure the receiver's CPU with no benchmark traffic for this long (0: skip)")
@@ -76,8 +78,9 @@ func main() {
 	}
 }
 
-// progStats selects the per-program breakdown of BPF time.
-var progStats *bool
+// progStats selects the per-program breakdown of BPF time; withMetrics
+// puts the receiver in metrics and logs pipelines too.
+var progStats, withMetrics *bool
 
 // variant is one thing attached (or nothing) during a wrk run.
 type variant interface {
@@ -160,6 +163,18 @@ func (v *oursVariant) start() error {
 	rcv, err := f.CreateTraces(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
 	if err != nil {
 		return err
+	}
+	if *withMetrics {
+		// The default config's metrics and logs pipelines: the same
+		// receiver instance also derives RED, connection and process
+		// metrics and conn_stats events (into nop consumers).
+		cfg.Metrics.Interval = 10 * time.Second
+		if _, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop()); err != nil {
+			return err
+		}
+		if _, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop()); err != nil {
+			return err
+		}
 	}
 	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		return err

@@ -17,4 +17,8 @@ var (
 const (
 	// TracesStability is the stability of the traces signal.
 	TracesStability = component.StabilityLevelAlpha
+	// MetricsStability is the stability of the metrics signal.
+	MetricsStability = component.StabilityLevelAlpha
+	// LogsStability is the stability of the logs signal (conn_stats events).
+	LogsStability = component.StabilityLevelDevelopment
 )
