@@ -45,6 +45,14 @@ type Config struct {
 	// HTTP is the server of GET /v1/tables and GET /healthz (and, later,
 	// the PxL query endpoint). Default endpoint 127.0.0.1:9099.
 	HTTP confighttp.ServerConfig `mapstructure:"http"`
+	// AccessMode is "full" (default) or "restricted": in restricted mode
+	// the payload columns (RestrictedColumns) of every table read as
+	// "REDACTED" in every query, as Pixie's restricted data access mode.
+	AccessMode string `mapstructure:"access_mode"`
+	// RestrictedColumns are the column names restricted mode hides, in any
+	// table (default: request/response headers, bodies and payloads, span
+	// and log attributes, log bodies).
+	RestrictedColumns []string `mapstructure:"restricted_columns"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -103,6 +111,9 @@ func (c *Config) Validate() error {
 	if c.LateTolerance < 0 {
 		return fmt.Errorf("late_tolerance must not be negative, got %v", c.LateTolerance)
 	}
+	if c.AccessMode != "" && c.AccessMode != "full" && c.AccessMode != "restricted" {
+		return fmt.Errorf("access_mode must be full or restricted, got %q", c.AccessMode)
+	}
 	if _, err := c.storeConfig().Budgets(tableNames()); err != nil {
 		return fmt.Errorf("table_store: %w", err)
 	}
@@ -115,4 +126,25 @@ func tableNames() []string {
 		out = append(out, s.Name())
 	}
 	return out
+}
+
+// DefaultRestrictedColumns are the payload columns restricted mode hides.
+var DefaultRestrictedColumns = []string{"req_headers", "resp_headers", "req_header", "resp_header",
+	"req_body", "resp_body", "req", "resp", "req_args", "attributes", "body", "status_message"}
+
+// redact returns the PxL engine's column filter for the access mode (nil in
+// full mode).
+func (c *Config) redact() func(table, column string) bool {
+	if c.AccessMode != "restricted" {
+		return nil
+	}
+	cols := c.RestrictedColumns
+	if len(cols) == 0 {
+		cols = DefaultRestrictedColumns
+	}
+	set := make(map[string]bool, len(cols))
+	for _, n := range cols {
+		set[n] = true
+	}
+	return func(_, column string) bool { return set[column] }
 }

@@ -75,7 +75,7 @@ func (e *tableStoreExtension) Start(ctx context.Context, host component.Host) er
 		_ = store.Close()
 		return fmt.Errorf("table_store: listen on %s: %w", e.cfg.HTTP.NetAddr.Endpoint, err)
 	}
-	srv, err := e.cfg.HTTP.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, newHandler(store, e.set.Logger))
+	srv, err := e.cfg.HTTP.ToServer(ctx, host.GetExtensions(), e.set.TelemetrySettings, newHandler(store, e.set.Logger, e.cfg.redact()))
 	if err != nil {
 		_ = ln.Close()
 		_ = reg.Unregister()
@@ -191,7 +191,7 @@ type columnInfo struct {
 	Desc      string `json:"desc,omitempty"`
 }
 
-func newHandler(store *tablestore.Store, logger *zap.Logger) http.Handler {
+func newHandler(store *tablestore.Store, logger *zap.Logger, redact func(table, column string) bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -227,6 +227,6 @@ func newHandler(store *tablestore.Store, logger *zap.Logger) http.Handler {
 			logger.Debug("writing /v1/tables", zap.Error(err))
 		}
 	})
-	registerQueryHandlers(mux, store, logger)
+	registerQueryHandlers(mux, store, logger, redact)
 	return mux
 }

@@ -42,9 +42,10 @@ type queryError struct {
 	Error *pxl.Error `json:"error"`
 }
 
-// registerQueryHandlers adds the PxL endpoints to mux.
-func registerQueryHandlers(mux *http.ServeMux, store *tablestore.Store, logger *zap.Logger) {
-	engine := pxl.New(store, pxl.Options{})
+// registerQueryHandlers adds the PxL endpoints to mux; redact (nil in full
+// access mode) names the columns queries see as REDACTED.
+func registerQueryHandlers(mux *http.ServeMux, store *tablestore.Store, logger *zap.Logger, redact func(table, column string) bool) {
+	engine := pxl.New(store, pxl.Options{Redact: redact})
 	sem := make(chan struct{}, maxConcurrentQueries)
 	h := func(w http.ResponseWriter, r *http.Request) {
 		req, err := readQuery(w, r)

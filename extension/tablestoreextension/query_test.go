@@ -37,7 +37,7 @@ func queryServer(t *testing.T) *httptest.Server {
 	}
 	_, err = tb.Append(b)
 	require.NoError(t, err)
-	srv := httptest.NewServer(newHandler(store, zap.NewNop()))
+	srv := httptest.NewServer(newHandler(store, zap.NewNop(), nil))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -60,6 +60,11 @@ type Options struct {
 	ScanWorkers int
 	// Now is the clock for relative times (default time.Now).
 	Now func() time.Time
+	// Redact, when set, names the columns a script may not see (the
+	// table_store extension's restricted access mode): px.DataFrame reads
+	// them as "REDACTED", so no filter, function or output reaches the
+	// stored value.
+	Redact func(table, column string) bool
 }
 
 func (o Options) withDefaults() Options {

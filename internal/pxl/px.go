@@ -178,7 +178,7 @@ func (e *Engine) pxModule(c *compiled) *pxModule {
 		if s.end, err = timeArg(end, now); err != nil {
 			return nil, fmt.Errorf("end_time: %w", err)
 		}
-		return &dataFrame{s}, nil
+		return &dataFrame{e.redacted(s)}, nil
 	})
 	displayFn := func(def string) func(*starlark.Thread, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
 		return func(th *starlark.Thread, args starlark.Tuple, kw []starlark.Tuple) (starlark.Value, error) {
