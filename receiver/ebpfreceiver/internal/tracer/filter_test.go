@@ -66,7 +66,7 @@ func TestPIDFilters(t *testing.T) {
 		}
 		return true
 	}, 10*time.Second, 10*time.Millisecond, "opens of A: %+v", rec.opensOf(int(pidA)))
-	time.Sleep(3 * pollInterval)
+	time.Sleep(3 * maxPollInterval)
 	assert.Empty(t, rec.opensOf(int(pidB)), "B is excluded")
 	assert.Empty(t, rec.opensOf(os.Getpid()), "the tracer's own process is never traced")
 	rec.mu.Lock()

@@ -83,8 +83,12 @@ const (
 	MaxPIDFilter = 1024
 
 	// pollInterval bounds how long records wait in the ring before the
-	// reader looks at it.
-	pollInterval = 10 * time.Millisecond
+	// reader looks at it while records keep coming; after empty polls the
+	// interval doubles up to maxPollInterval (an idle node costs ~10
+	// wakeups a second, not 100), and the first record resets it. The
+	// kernel also wakes the reader early once the ring is 1/8 full.
+	pollInterval    = 10 * time.Millisecond
+	maxPollInterval = 100 * time.Millisecond
 )
 
 // Config configures a Tracer. The zero value is valid: every field has a
@@ -650,12 +654,15 @@ func closeLinks(links []link.Link) error {
 func (t *Tracer) run() {
 	defer close(t.done)
 	var rec ringbuf.Record
+	interval := pollInterval
 	for {
-		t.reader.SetDeadline(time.Now().Add(pollInterval))
+		t.reader.SetDeadline(time.Now().Add(interval))
+		got := false
 		for {
 			err := t.reader.ReadInto(&rec)
 			if err == nil {
 				t.dispatch(rec.RawSample)
+				got = true
 				continue
 			}
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -673,6 +680,11 @@ func (t *Tracer) run() {
 			t.logger.Error("socket tracer: reading the ring buffer", zap.Error(err))
 			time.Sleep(pollInterval)
 			break
+		}
+		if got {
+			interval = pollInterval
+		} else {
+			interval = min(2*interval, maxPollInterval)
 		}
 	}
 }
