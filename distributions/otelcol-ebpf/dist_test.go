@@ -339,6 +339,7 @@ service:
 		}
 		select {
 		case err := <-c.done:
+			c.done <- err // for the cleanup, which waits for the exit too
 			t.Fatalf("collector exited before becoming healthy: %v\n%s", err, c.out.String())
 		default:
 		}

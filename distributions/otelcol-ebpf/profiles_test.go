@@ -22,34 +22,15 @@ func TestProfilesFlamegraph(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", burn, src).CombinedOutput(); err != nil {
 		t.Fatalf("building goburn: %v\n%s", err, out)
 	}
-	health, grpcPort, httpPort, storePort, promExp := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-	overlay := writeFile(t, "overlay.yaml", fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%d
-  table_store:
-    http:
-      endpoint: 127.0.0.1:%d
+	p, ports := portsOverlay(t)
+	overlay := writeFile(t, "overlay.yaml", `
 receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-      http:
-        endpoint: 127.0.0.1:%d
   ebpf:
     profiling:
       report_interval: 2s
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:%d
-service:
-  telemetry:
-    metrics:
-      level: none
-`, health, storePort, grpcPort, httpPort, promExp))
-	c := startCollector(t, "--config", defaultConfig(t), "--config", overlay)
-	waitHealthy(t, c, health)
+`)
+	c := startCollector(t, "--config", defaultConfig(t), "--config", ports, "--config", overlay)
+	waitHealthy(t, c, p.health)
 
 	cmd := exec.Command(burn, "burn")
 	stdout, err := cmd.StdoutPipe()
@@ -67,7 +48,7 @@ service:
 	var out string
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		o, err := exec.Command(pxl, "run", "--endpoint", fmt.Sprintf("http://127.0.0.1:%d", storePort), "-o", "csv",
+		o, err := exec.Command(pxl, "run", "--endpoint", fmt.Sprintf("http://127.0.0.1:%d", p.store), "-o", "csv",
 			"px/perf_flamegraph", "--", "--pid="+strconv.Itoa(pid)).CombinedOutput()
 		if err != nil {
 			t.Fatalf("pxl run px/perf_flamegraph: %v\n%s", err, o)

@@ -13,6 +13,39 @@ import (
 	"time"
 )
 
+// localPorts are the loopback ports of a collector under test.
+type localPorts struct{ health, store, grpc, http, prom int }
+
+// portsOverlay writes a config overlay that moves every port of the default
+// config to a free one; tests pass it after the default config and before
+// their own overlay (the collector merges --config files in order).
+func portsOverlay(t *testing.T) (localPorts, string) {
+	t.Helper()
+	p := localPorts{freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)}
+	return p, writeFile(t, "ports.yaml", fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: 127.0.0.1:%d
+  table_store:
+    http:
+      endpoint: 127.0.0.1:%d
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:%d
+      http:
+        endpoint: 127.0.0.1:%d
+exporters:
+  prometheus:
+    endpoint: 127.0.0.1:%d
+service:
+  telemetry:
+    metrics:
+      level: none
+`, p.health, p.store, p.grpc, p.http, p.prom))
+}
+
 // waitHealthy waits for the collector's health_check to answer 200.
 func waitHealthy(t *testing.T, c *collector, port int) {
 	t.Helper()
@@ -27,6 +60,7 @@ func waitHealthy(t *testing.T, c *collector, port int) {
 		}
 		select {
 		case err := <-c.done:
+			c.done <- err // for the cleanup, which waits for the exit too
 			t.Fatalf("collector exited before becoming healthy: %v\n%s", err, c.out.String())
 		default:
 		}
@@ -68,34 +102,16 @@ func TestPrometheusScrapesREDMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal("prometheus is not installed (Debian package prometheus; .ci/run installs it)")
 	}
-	health, grpcPort, httpPort, storePort, promExp, promWeb, appPort := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
-	overlay := writeFile(t, "overlay.yaml", fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%d
-  table_store:
-    http:
-      endpoint: 127.0.0.1:%d
+	p, ports := portsOverlay(t)
+	promWeb, appPort := freePort(t), freePort(t)
+	overlay := writeFile(t, "overlay.yaml", `
 receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-      http:
-        endpoint: 127.0.0.1:%d
   ebpf:
     metrics:
       interval: 1s
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:%d
-service:
-  telemetry:
-    metrics:
-      level: none
-`, health, storePort, grpcPort, httpPort, promExp))
-	c := startCollector(t, "--config", defaultConfig(t), "--config", overlay)
-	waitHealthy(t, c, health)
+`)
+	c := startCollector(t, "--config", defaultConfig(t), "--config", ports, "--config", overlay)
+	waitHealthy(t, c, p.health)
 
 	// The traced server: Python's http.server, in its own process.
 	web := t.TempDir()
@@ -112,7 +128,7 @@ scrape_configs:
   - job_name: otelcol-ebpf
     static_configs:
       - targets: ['127.0.0.1:%d']
-`, promExp)), 0o644); err != nil {
+`, p.prom)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	startBackground(t, promDir, promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(promDir, "data"),
@@ -155,7 +171,7 @@ scrape_configs:
 
 	// The store's process_stats and conn_stats tables fill from the same
 	// receiver.
-	storeURL := fmt.Sprintf("http://127.0.0.1:%d/v1/tables", storePort)
+	storeURL := fmt.Sprintf("http://127.0.0.1:%d/v1/tables", p.store)
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		rows := tableRows(t, storeURL)

@@ -19,27 +19,14 @@ import (
 func TestRedactionEndToEnd(t *testing.T) {
 	requireRoot(t)
 	sink := startSink(t)
-	health, grpcPort, httpPort, storePort, promExp, appPort := freePort(t), freePort(t), freePort(t), freePort(t), freePort(t), freePort(t)
+	p, ports := portsOverlay(t)
+	appPort := freePort(t)
 	overlay := writeFile(t, "overlay.yaml", fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%d
-  table_store:
-    http:
-      endpoint: 127.0.0.1:%d
 receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-      http:
-        endpoint: 127.0.0.1:%d
   ebpf:
     filter:
       include_ports: [%d]
 exporters:
-  prometheus:
-    endpoint: 127.0.0.1:%d
   otlp_http/test:
     endpoint: http://%s
     compression: none
@@ -47,12 +34,9 @@ service:
   pipelines:
     traces:
       exporters: [table_store, debug, otlp_http/test]
-  telemetry:
-    metrics:
-      level: none
-`, health, storePort, grpcPort, httpPort, appPort, promExp, sink.addr))
-	c := startCollector(t, "--config", defaultConfig(t), "--config", overlay)
-	waitHealthy(t, c, health)
+`, appPort, sink.addr))
+	c := startCollector(t, "--config", defaultConfig(t), "--config", ports, "--config", overlay)
+	waitHealthy(t, c, p.health)
 
 	startBackground(t, t.TempDir(), "python3", "-m", "http.server", "--bind", "127.0.0.1", strconv.Itoa(appPort))
 	appURL := fmt.Sprintf("http://127.0.0.1:%d/", appPort)
@@ -132,7 +116,7 @@ px.display(df[['req_method', 'req_path', 'req_headers', 'req_body']], 'submit')`
 	var got string
 	deadline = time.Now().Add(30 * time.Second)
 	for {
-		o, err := exec.Command(pxl, "run", "--endpoint", fmt.Sprintf("http://127.0.0.1:%d", storePort), "-o", "csv", "-e", script).CombinedOutput()
+		o, err := exec.Command(pxl, "run", "--endpoint", fmt.Sprintf("http://127.0.0.1:%d", p.store), "-o", "csv", "-e", script).CombinedOutput()
 		if err != nil {
 			t.Fatalf("pxl run: %v\n%s", err, o)
 		}

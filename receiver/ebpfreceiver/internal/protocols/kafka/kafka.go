@@ -1,8 +1,13 @@
 // Package kafka parses the Kafka wire protocol on the socket tracer's
 // capture path: request and response headers (API key, version,
 // correlation id, client id), responses matched by correlation id, and for
-// Produce (v3-v11) and Fetch (v4-v12) the first topic and partition and the
+// Produce (v3-v13) and Fetch (v4-v18) the first topic and partition and the
 // error code. Other APIs are reported by name.
+//
+// Produce v13 and Fetch v13 and later name topics by their 16-byte topic id
+// (KIP-516); the names come from the Metadata responses (v10 and later)
+// seen on any connection, which every client asks for before producing or
+// fetching.
 package kafka
 
 import (
@@ -18,11 +23,13 @@ import (
 const (
 	apiProduce     = 0
 	apiFetch       = 1
+	apiMetadata    = 3
 	apiVersions    = 18
 	maxAPIKey      = 75
 	maxMessage     = 64 << 20
 	keep           = 16 << 10 // bytes of a message kept (headers, first topic)
 	maxPendingReqs = 128
+	maxTopicIDs    = 4096 // topic ids remembered (all forgotten when full)
 )
 
 var apiNames = map[int16]string{
@@ -80,10 +87,18 @@ func flexible(key, v int16) bool {
 type Protocol struct {
 	emit protocols.Emit
 	ex   protocols.Exchange
+	// topics maps topic ids to names, learnt from Metadata responses; the
+	// sessions share it (they all run on the tracer's goroutine).
+	topics map[topicID]string
 }
 
+// topicID is a Kafka topic id (a UUID).
+type topicID [16]byte
+
 // New returns the protocol; emit receives every exchange.
-func New(emit protocols.Emit) *Protocol { return &Protocol{emit: emit} }
+func New(emit protocols.Emit) *Protocol {
+	return &Protocol{emit: emit, topics: make(map[topicID]string)}
+}
 
 // Name implements conntrack.Protocol.
 func (*Protocol) Name() string { return protocols.Kafka }
@@ -165,6 +180,8 @@ func (p *Protocol) NewSession(c *conntrack.ConnInfo) conntrack.Session {
 type request struct {
 	header
 	topic     string
+	id        topicID // Produce and Fetch v13+: the topic's id, topic set from it when known
+	byID      bool
 	partition int32
 	startNs   int64
 	endNs     int64
@@ -262,6 +279,9 @@ func (s *session) message(dir sockevent.Direction, msg []byte, start, end int64)
 		return
 	}
 	delete(s.pending, corr)
+	if r.key == apiMetadata {
+		s.p.learnTopics(r.ver, msg)
+	}
 	s.report(r, msg, conntrack.Answered, end)
 }
 
@@ -278,17 +298,20 @@ func (s *session) acksZero(msg []byte, h *header) bool {
 func (s *session) readTopic(r *request, msg []byte) {
 	d := dec{b: msg, off: r.bodyOff, flex: flexible(r.key, r.ver), ok: true}
 	switch {
-	case r.key == apiProduce && r.ver >= 3 && r.ver <= 11:
+	case r.key == apiProduce && r.ver >= 3 && r.ver <= 13:
 		d.str() // transactional_id
 		d.i16() // acks
 		d.i32() // timeout
-		d.arr() // topics
-		r.topic = d.str()
 		if d.arr() > 0 {
-			r.partition = d.i32()
+			s.readTopicName(r, &d)
+			if d.arr() > 0 {
+				r.partition = d.i32()
+			}
 		}
-	case r.key == apiFetch && r.ver >= 4 && r.ver <= 12:
-		d.i32() // replica_id
+	case r.key == apiFetch && r.ver >= 4 && r.ver <= 18:
+		if r.ver <= 14 {
+			d.i32() // replica_id (a tagged field from v15)
+		}
 		d.i32() // max_wait_ms
 		d.i32() // min_bytes
 		d.i32() // max_bytes
@@ -298,14 +321,79 @@ func (s *session) readTopic(r *request, msg []byte) {
 			d.i32() // session_epoch
 		}
 		if d.arr() > 0 {
-			r.topic = d.str()
+			s.readTopicName(r, &d)
 			if d.arr() > 0 {
 				r.partition = d.i32()
 			}
 		}
 	}
 	if !d.ok {
-		r.topic, r.partition = "", -1
+		r.topic, r.byID, r.partition = "", false, -1
+	}
+}
+
+// readTopicName reads a topic's name, or from v13 its id.
+func (s *session) readTopicName(r *request, d *dec) {
+	if r.ver < 13 {
+		r.topic = d.str()
+		return
+	}
+	if d.uuid(&r.id) {
+		r.byID = true
+		r.topic = s.p.topics[r.id]
+	}
+}
+
+// learnTopics remembers the topic ids and names of a Metadata response
+// (v10 and later: the first versions with topic ids).
+func (p *Protocol) learnTopics(ver int16, msg []byte) {
+	if ver < 10 || ver > 13 {
+		return
+	}
+	d := dec{b: msg, off: 8, flex: true, ok: true}
+	d.tags() // response header
+	d.i32()  // throttle_time_ms
+	brokers := d.arr()
+	for i := 0; i < brokers && d.ok; i++ {
+		d.i32() // node_id
+		d.str() // host
+		d.i32() // port
+		d.str() // rack
+		d.tags()
+	}
+	d.str() // cluster_id
+	d.i32() // controller_id
+	topics := d.arr()
+	for i := 0; i < topics && d.ok; i++ {
+		d.i16() // error_code
+		name := d.str()
+		var id topicID
+		if !d.uuid(&id) {
+			return
+		}
+		if name != "" && id != (topicID{}) {
+			if _, known := p.topics[id]; !known && len(p.topics) >= maxTopicIDs {
+				clear(p.topics)
+			}
+			p.topics[id] = name
+		}
+		d.i8() // is_internal
+		parts := d.arr()
+		for j := 0; j < parts && d.ok; j++ {
+			d.i16()                          // error_code
+			d.i32()                          // partition_index
+			d.i32()                          // leader_id
+			d.i32()                          // leader_epoch
+			for k := 0; k < 3 && d.ok; k++ { // replicas, isr, offline replicas
+				n := d.arr()
+				if n > 0 && d.need(4*n) {
+					d.off += 4 * n
+				}
+			}
+			d.tags()
+		}
+		d.i32() // topic_authorized_operations
+		d.tags()
 	}
 }
 
@@ -317,9 +405,9 @@ func errorCode(r *request, msg []byte) int16 {
 		d.tags() // response header tagged fields (ApiVersions keeps header v0)
 	}
 	switch {
-	case r.key == apiProduce && r.ver <= 11:
+	case r.key == apiProduce && r.ver <= 13:
 		if d.arr() > 0 {
-			d.str()
+			skipTopic(r, &d)
 			if d.arr() > 0 {
 				d.i32()
 				if c := d.i16(); d.ok {
@@ -327,14 +415,14 @@ func errorCode(r *request, msg []byte) int16 {
 				}
 			}
 		}
-	case r.key == apiFetch && r.ver >= 7 && r.ver <= 12:
+	case r.key == apiFetch && r.ver >= 7 && r.ver <= 18:
 		d.i32() // throttle_time_ms
 		if c := d.i16(); d.ok && c != 0 {
 			return c
 		}
 		d.i32() // session_id
 		if d.arr() > 0 {
-			d.str()
+			skipTopic(r, &d)
 			if d.arr() > 0 {
 				d.i32()
 				if c := d.i16(); d.ok {
@@ -350,6 +438,16 @@ func errorCode(r *request, msg []byte) int16 {
 	return 0
 }
 
+// skipTopic skips a topic's name, or from v13 its id.
+func skipTopic(r *request, d *dec) {
+	if r.ver < 13 {
+		d.str()
+		return
+	}
+	var id topicID
+	d.uuid(&id)
+}
+
 func (s *session) report(r *request, resp []byte, why conntrack.Unanswered, end int64) {
 	e := &s.p.ex
 	e.Reset()
@@ -360,6 +458,9 @@ func (s *session) report(r *request, resp []byte, why conntrack.Unanswered, end 
 		e.EndNs = end
 	}
 	e.Unanswered = why
+	if r.byID && r.topic == "" {
+		r.topic = s.p.topics[r.id] // the Metadata response came after the request
+	}
 	api := apiNames[r.key]
 	op := ""
 	switch r.key {
@@ -479,6 +580,15 @@ func (d *dec) uvarint() int {
 	}
 	d.off += n
 	return int(v)
+}
+
+// uuid reads a 16-byte id.
+func (d *dec) uuid(id *topicID) bool {
+	if !d.need(16) {
+		return false
+	}
+	d.off += copy(id[:], d.b[d.off:d.off+16])
+	return true
 }
 
 // str reads a (nullable, compact when flexible) string.

@@ -202,6 +202,12 @@ func FuzzKafka(f *testing.F) {
 	f.Add(a, b, uint8(2))
 	a, b = apiVersionsMsgs(1)
 	f.Add(a, b, uint8(0))
+	a, b = metadata(5, []string{"orders"}, []topicID{ordersID})
+	f.Add(a, b, uint8(1))
+	a, b = produceV13(6, ordersID, 0)
+	f.Add(a, b, uint8(0))
+	a, b = fetchV18(7, ordersID, 1)
+	f.Add(a, b, uint8(2))
 	f.Fuzz(func(t *testing.T, req, resp []byte, mode uint8) {
 		h := prototest.New(mk)
 		h.Open(sockevent.Role(mode%3), mode&4 != 0)

@@ -386,9 +386,17 @@ func (s *session) response(seq byte, p []byte, end int64) {
 				s.finish(c) // a text answer (COM_STATISTICS...)
 				return
 			}
-			n, _, ok := lenenc(p)
+			n, k, ok := lenenc(p)
 			if !ok || n == 0 {
 				s.finish(c)
+				return
+			}
+			// MariaDB's cache-metadata capability (go-sql-driver turns it
+			// on) adds a "metadata follows" byte after the column count
+			// of a binary result set; 0 means the column definitions are
+			// not sent again and rows follow at once.
+			if len(p) == k+1 && p[k] == 0 {
+				c.state = rsRows
 				return
 			}
 			c.state, c.left = rsCols, int(n)
