@@ -70,7 +70,7 @@ generate-check: generate
 ## bench: Go benchmarks of the parsers and the store, then (as root) the
 ## ebpf receiver's cost under wrk and its capture ratio, as ratios measured in
 ## one run (none / floor / ours; see ../shared/PERFORMANCE.md).
-BENCH_PKGS ?= ./receiver/... ./internal/... ./exporter/...
+BENCH_PKGS ?= ./receiver/... ./internal/... ./exporter/... ./processor/...
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -count=1 $(BENCH_PKGS)
 	@if [ "$$(id -u)" = "0" ]; then \
