@@ -87,7 +87,7 @@ type Sample struct {
 // Stats are the BPF counters since Start, summed over CPUs.
 type Stats struct {
 	Samples        uint64 // ticks counted
-	SkippedSelf    uint64 // ticks in the collector
+	SelfTicks      uint64 // ticks in the collector
 	SkippedIdle    uint64 // ticks in the idle task
 	UserStackErr   uint64 // user stack could not be stored (map full, collision)
 	KernelStackErr uint64 // kernel stack could not be stored
@@ -406,7 +406,7 @@ func (p *Profiler) Stats() (Stats, error) {
 	var s Stats
 	for _, c := range per {
 		s.Samples += c.V[0]
-		s.SkippedSelf += c.V[1]
+		s.SelfTicks += c.V[1]
 		s.SkippedIdle += c.V[2]
 		s.UserStackErr += c.V[3]
 		s.KernelStackErr += c.V[4]

@@ -112,7 +112,7 @@ func TestSelfNotSampled(t *testing.T) {
 	}
 	st, err := p.Stats()
 	require.NoError(t, err)
-	assert.NotZero(t, st.SkippedSelf)
+	assert.NotZero(t, st.SelfTicks)
 }
 
 // TestCloseLeavesNothing: after Close, the program, its maps and its links
