@@ -327,27 +327,7 @@ service:
 `, health, storePort, grpcPort, httpPort, sink.addr))
 	c := startCollector(t, "--config", defaultConfig(t), "--config", overlay)
 
-	healthURL := fmt.Sprintf("http://127.0.0.1:%d/", health)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(healthURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		select {
-		case err := <-c.done:
-			c.done <- err // for the cleanup, which waits for the exit too
-			t.Fatalf("collector exited before becoming healthy: %v\n%s", err, c.out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health_check never answered 200 at %s\n%s", healthURL, c.out.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitHealthy(t, c, health)
 
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
@@ -380,7 +360,7 @@ service:
 	// this test's own POST /v1/traces (this process is traced; the
 	// collector's is not).
 	want := map[string]bool{"dist-test-span": false, "POST /v1/traces": false}
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		for _, n := range sink.spanNames() {
 			if _, ok := want[n]; ok {

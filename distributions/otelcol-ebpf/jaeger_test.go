@@ -133,32 +133,10 @@ exporters:
 
 	// The collector with the Jaeger example, ports moved to free ones.
 	example := filepath.Join(repoRoot(t), "distributions", "otelcol-ebpf", "examples", "jaeger.yaml")
-	health := freePort(t)
-	overlay := writeFile(t, "ports.yaml", fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%d
-  table_store:
-    http:
-      endpoint: 127.0.0.1:%d
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-      http:
-        endpoint: 127.0.0.1:%d
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:%d
-service:
-  telemetry:
-    metrics:
-      level: none
-`, health, freePort(t), freePort(t), freePort(t), freePort(t)))
+	ports, overlay := portsOverlay(t)
 	t.Setenv("JAEGER_OTLP_ENDPOINT", fmt.Sprintf("127.0.0.1:%d", jOTLP))
 	c := startCollector(t, "--config", example, "--config", overlay)
-	waitHTTP(t, c, fmt.Sprintf("http://127.0.0.1:%d/", health))
+	waitHealthy(t, c, ports.health)
 
 	// Real HTTP traffic of this process: a server and a client.
 	l, err := net.Listen("tcp", "127.0.0.1:0")

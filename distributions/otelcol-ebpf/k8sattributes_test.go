@@ -166,7 +166,7 @@ service:
 	t.Setenv("KUBECONFIG", kubeconfig)
 	t.Setenv("KUBE_NODE_NAME", "test-node")
 	c := startCollector(t, "--config", cfg)
-	waitHTTP(t, c, fmt.Sprintf("http://127.0.0.1:%d/", healthPort))
+	waitHealthy(t, c, healthPort)
 
 	// Three processes as the ebpf receiver describes them: one known by its
 	// pod uid, one by its container id only, one outside Kubernetes.
@@ -237,22 +237,6 @@ px.display(df, 'k8s')`
 		api.mu.Lock()
 		t.Fatalf("PxL ctx rows\n got %v\nwant %v\n(API server: %d lists, unknown requests %v)", got, want, api.lists, api.unknown)
 	}
-}
-
-// waitHTTP waits for url to answer 200 while the collector runs.
-func waitHTTP(t *testing.T, c *collector, url string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s not healthy after 30s:\n%s", url, c.out.String())
 }
 
 // pxlRows runs a PxL script on the table store's endpoint and returns the

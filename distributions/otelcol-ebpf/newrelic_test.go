@@ -2,7 +2,6 @@ package distribution
 
 import (
 	"compress/gzip"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -74,36 +73,17 @@ func TestNewRelicExampleExport(t *testing.T) {
 	t.Cleanup(nr.Close)
 
 	example := filepath.Join(repoRoot(t), "distributions", "otelcol-ebpf", "examples", "newrelic.yaml")
-	health := freePort(t)
-	overlay := writeFile(t, "ports.yaml", fmt.Sprintf(`
-extensions:
-  health_check:
-    endpoint: 127.0.0.1:%d
-  table_store:
-    http:
-      endpoint: 127.0.0.1:%d
+	ports, portsFile := portsOverlay(t)
+	overlay := writeFile(t, "overlay.yaml", `
 receivers:
   ebpf:
     metrics:
       interval: 1s
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:%d
-      http:
-        endpoint: 127.0.0.1:%d
-exporters:
-  prometheus:
-    endpoint: 127.0.0.1:%d
-service:
-  telemetry:
-    metrics:
-      level: none
-`, health, freePort(t), freePort(t), freePort(t), freePort(t)))
+`)
 	t.Setenv("NEW_RELIC_LICENSE_KEY", key)
 	t.Setenv("NEW_RELIC_OTLP_ENDPOINT", nr.URL)
-	c := startCollector(t, "--config", example, "--config", overlay)
-	waitHTTP(t, c, fmt.Sprintf("http://127.0.0.1:%d/", health))
+	c := startCollector(t, "--config", example, "--config", portsFile, "--config", overlay)
+	waitHealthy(t, c, ports.health)
 
 	deadline := time.Now().Add(45 * time.Second)
 	for time.Now().Before(deadline) {

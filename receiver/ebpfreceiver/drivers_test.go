@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,30 +22,8 @@ import (
 // the real servers of protocols_test.go (or, for Kafka, a kfake broker in
 // another child process). Both ends are traced.
 
-var (
-	dbClientsOnce sync.Once
-	dbClientsPath string
-	dbClientsErr  error
-)
-
-// dbClients builds testdata/dbclients once per test binary.
-func dbClients(t *testing.T) string {
-	t.Helper()
-	dbClientsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ebpfreceiver-dbclients")
-		if err != nil {
-			dbClientsErr = err
-			return
-		}
-		dbClientsPath = filepath.Join(dir, "dbclients")
-		out, err := exec.Command("go", "build", "-o", dbClientsPath, "./testdata/dbclients").CombinedOutput()
-		if err != nil {
-			dbClientsErr = fmt.Errorf("building testdata/dbclients: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, dbClientsErr)
-	return dbClientsPath
-}
+// dbClients is testdata/dbclients, built once.
+func dbClients(t *testing.T) string { return testProgram(t, "dbclients") }
 
 // runClient runs one dbclients command to its end and returns its pid and
 // output.

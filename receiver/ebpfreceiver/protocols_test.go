@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -287,30 +286,8 @@ func sattr(s ptrace.Span, k string) string {
 	return ""
 }
 
-var (
-	grpcAppOnce sync.Once
-	grpcAppPath string
-	grpcAppErr  error
-)
-
-// grpcApp builds testdata/grpcapp once per test binary.
-func grpcApp(t *testing.T) string {
-	t.Helper()
-	grpcAppOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ebpfreceiver-grpcapp")
-		if err != nil {
-			grpcAppErr = err
-			return
-		}
-		grpcAppPath = filepath.Join(dir, "grpcapp")
-		out, err := exec.Command("go", "build", "-o", grpcAppPath, "./testdata/grpcapp").CombinedOutput()
-		if err != nil {
-			grpcAppErr = fmt.Errorf("building testdata/grpcapp: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, grpcAppErr)
-	return grpcAppPath
-}
+// grpcApp is testdata/grpcapp, built once.
+func grpcApp(t *testing.T) string { return testProgram(t, "grpcapp") }
 
 // TestGRPCRealServer: a grpc-go server and client (HTTP/2 with HPACK in
 // both directions), plus curl speaking plain HTTP/2 to the same server.

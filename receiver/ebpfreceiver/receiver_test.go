@@ -39,29 +39,30 @@ func requireRoot(t *testing.T) {
 }
 
 var (
-	appOnce sync.Once
-	appPath string
-	appErr  error
+	buildMu sync.Mutex
+	built   = map[string]string{}
 )
 
-// httpApp builds testdata/httpapp once per test binary.
-func httpApp(t *testing.T) string {
+// testProgram builds ./testdata/<name> once per test binary and returns the
+// binary's path.
+func testProgram(t *testing.T, name string) string {
 	t.Helper()
-	appOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ebpfreceiver-httpapp")
-		if err != nil {
-			appErr = err
-			return
-		}
-		appPath = filepath.Join(dir, "httpapp")
-		out, err := exec.Command("go", "build", "-o", appPath, "./testdata/httpapp").CombinedOutput()
-		if err != nil {
-			appErr = fmt.Errorf("building testdata/httpapp: %v\n%s", err, out)
-		}
-	})
-	require.NoError(t, appErr)
-	return appPath
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
+	}
+	dir, err := os.MkdirTemp("", "ebpfreceiver-"+name)
+	require.NoError(t, err)
+	p := filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", p, "./testdata/"+name).CombinedOutput()
+	require.NoError(t, err, "building testdata/%s: %s", name, out)
+	built[name] = p
+	return p
 }
+
+// httpApp is testdata/httpapp, built once.
+func httpApp(t *testing.T) string { return testProgram(t, "httpapp") }
 
 // startProc starts a long-running child and returns the first line it prints.
 func startProc(t *testing.T, name string, args ...string) (*exec.Cmd, string) {
