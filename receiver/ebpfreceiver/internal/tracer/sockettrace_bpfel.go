@@ -177,7 +177,6 @@ const (
 	socketTraceVarMaxChunk          = "max_chunk"
 	socketTraceVarSelfTgid          = "self_tgid"
 	socketTraceVarTlsEpoch          = "tls_epoch"
-	socketTraceVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadSocketTrace returns the embedded CollectionSpec for socketTrace.
@@ -275,7 +274,6 @@ type socketTraceVariableSpecs struct {
 	MaxChunk      *ebpf.VariableSpec `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TlsEpoch      *ebpf.VariableSpec `ebpf:"tls_epoch"`
-	WakeupBytes   *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // socketTraceObjects contains all objects after they have been loaded into the kernel.
@@ -335,7 +333,6 @@ type socketTraceVariables struct {
 	MaxChunk      *ebpf.Variable `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.Variable `ebpf:"self_tgid"`
 	TlsEpoch      *ebpf.Variable `ebpf:"tls_epoch"`
-	WakeupBytes   *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // socketTracePrograms contains all programs after they have been loaded into the kernel.
