@@ -186,3 +186,20 @@ func monotonicNow(ts *unix.Timespec) int64 {
 	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, ts)
 	return ts.Nano()
 }
+
+// TestNextPoll: the reader backs off while the ring stays empty, polls at
+// the normal rate while records come, and fast after a drain that found more
+// than an eighth of the ring.
+func TestNextPoll(t *testing.T) {
+	const size = 8 << 20
+	d := pollInterval
+	var got []time.Duration
+	for range 4 {
+		d = nextPoll(d, 0, size)
+		got = append(got, d)
+	}
+	assert.Equal(t, []time.Duration{2 * pollInterval, maxPollInterval, maxPollInterval, maxPollInterval}, got)
+	assert.Equal(t, pollInterval, nextPoll(maxPollInterval, 100, size))
+	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, size/8+1, size))
+	assert.Equal(t, pollInterval, nextPoll(fastPollInterval, size/8, size))
+}
