@@ -1,6 +1,7 @@
 package tablestore
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
@@ -15,6 +16,7 @@ const (
 	compZstd
 	compLZ4
 	compHuff
+	compSparse
 )
 
 // codec compresses and decompresses column blocks. One zstd encoder and one
@@ -138,6 +140,21 @@ func (c *codec) compress(dst, src []byte, hint uint8) ([]byte, uint8) {
 			return append(dst, src...), compNone
 		}
 	}
+	var sparse []byte
+	if hint&hintRuns != 0 && fewChanges(src) {
+		// Mostly one byte: exceptions only, when that is small (it
+		// decodes with a fill and a few stores, far faster than any
+		// entropy or LZ decoder); otherwise a candidate like the others.
+		sp := getScratch()
+		defer putScratch(sp)
+		if sb, ok := appendSparse((*sp)[:0], src, bestLen); ok {
+			*sp = sb[:0]
+			if len(sb) <= len(src)/32 {
+				return append(dst, sb...), compSparse
+			}
+			sparse, bestLen = sb, len(sb)
+		}
+	}
 	if hint&hintHuff != 0 {
 		hst = huffPool.Get().(*huffState)
 		defer huffPool.Put(hst)
@@ -171,6 +188,9 @@ func (c *codec) compress(dst, src []byte, hint uint8) ([]byte, uint8) {
 	if hbuf != nil {
 		return append(dst, hbuf...), compHuff
 	}
+	if sparse != nil {
+		return append(dst, sparse...), compSparse
+	}
 	return append(dst, src...), compNone
 }
 
@@ -191,6 +211,8 @@ func (c *codec) decompress(comp uint8, src []byte, rawLen int, scratch []byte) (
 		return out, nil
 	case compHuff:
 		return huffDecode(src, rawLen, scratch)
+	case compSparse:
+		return sparseDecode(src, rawLen, scratch)
 	case compLZ4:
 		out := growCap(scratch[:0], rawLen)[:rawLen]
 		n, err := lz4.UncompressBlock(src, out)
@@ -220,3 +242,92 @@ var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); retu
 
 func getScratch() *[]byte  { return scratchPool.Get().(*[]byte) }
 func putScratch(b *[]byte) { *b = (*b)[:0]; scratchPool.Put(b) }
+
+// Sparse blocks (compSparse): a part that is mostly one byte, stored as
+// that byte and its exceptions: [byte] [uvarint count] then count times
+// [uvarint gap] [byte], where gap is the position of the exception minus
+// the position after the previous one (the first: its position).
+
+// appendSparse appends the sparse form of src to dst, unless it would not
+// be shorter than limit (ok false).
+func appendSparse(dst, src []byte, limit int) ([]byte, bool) {
+	if len(src) == 0 {
+		return dst, false
+	}
+	// The most frequent byte of a sample.
+	var h [256]int
+	for _, c := range src[:min(len(src), 4096)] {
+		h[c]++
+	}
+	def := 0
+	for c, k := range h {
+		if k > h[def] {
+			def = c
+		}
+	}
+	d := byte(def)
+	count := 0
+	for _, c := range src {
+		count += b2i(c != d)
+	}
+	if 1+binary.MaxVarintLen64+2*count >= limit {
+		return dst, false
+	}
+	start := len(dst)
+	dst = append(dst, d)
+	dst = binary.AppendUvarint(dst, uint64(count))
+	next := 0
+	for i, c := range src {
+		if c != d {
+			dst = binary.AppendUvarint(dst, uint64(i-next))
+			dst = append(dst, c)
+			next = i + 1
+		}
+	}
+	return dst, len(dst)-start < limit
+}
+
+// sparseDecode decodes a sparse block of rawLen bytes into scratch (or a
+// new buffer when it is too small).
+func sparseDecode(src []byte, rawLen int, scratch []byte) ([]byte, error) {
+	if len(src) < 2 {
+		return nil, errCorrupt
+	}
+	count, k := binary.Uvarint(src[1:])
+	if k <= 0 || count > uint64(rawLen) || count > uint64(len(src)) {
+		return nil, errCorrupt
+	}
+	out := growCap(scratch[:0], rawLen)[:rawLen]
+	fillBytes(out, src[0])
+	p := 1 + k
+	at := uint64(0)
+	for range count {
+		gap, k := binary.Uvarint(src[p:])
+		if k <= 0 || gap >= uint64(rawLen)-at || p+k >= len(src) {
+			return nil, errCorrupt
+		}
+		at += gap
+		out[at] = src[p+k]
+		at++
+		p += k + 1
+	}
+	if p != len(src) {
+		return nil, errCorrupt
+	}
+	return out, nil
+}
+
+// fillBytes sets every byte of b to c (by doubling copies).
+func fillBytes(b []byte, c byte) {
+	if c == 0 {
+		clear(b)
+		return
+	}
+	if len(b) == 0 {
+		return
+	}
+	b[0] = c
+	for k := 1; k < len(b); k *= 2 {
+		copy(b[k:], b[:k])
+	}
+}

@@ -155,8 +155,7 @@ func decodeRows(mem memory.Allocator, typ ColumnType, enc uint8, parts [][]byte,
 		for j, r := range rows {
 			var code int
 			if b > 0 {
-				per := 8 / b
-				code = int(src[int(r)/per]) >> (uint(int(r)%per) * uint(b)) & (1<<b - 1)
+				code = packedAt(src, int(r), b)
 			} else {
 				code = int(src[r])
 			}
@@ -191,6 +190,23 @@ func decodeRows(mem memory.Allocator, typ ColumnType, enc uint8, parts [][]byte,
 				ix[j] = int32(x)
 			}
 			if int(m) >= cnt {
+				ib.Release()
+				return nil, true, errCorrupt
+			}
+			return dictArray(mem, entries, ib, k), true, nil
+		}
+		if b := indexBits(len(entries)); b > 4 && len(parts) == 2 && len(parts[1]) == packedLen(n, b) {
+			// Bit-packed indexes: read the kept rows' only.
+			p1 := parts[1]
+			ib := newBuffer(mem, 4*k)
+			ix := i32s(ib.Buf())[:k:k]
+			m := 0
+			for j, r := range rows {
+				x := packedAt(p1, int(r), b)
+				m = max(m, x)
+				ix[j] = int32(x)
+			}
+			if m >= len(entries) {
 				ib.Release()
 				return nil, true, errCorrupt
 			}
@@ -558,6 +574,13 @@ func intDictValues(parts [][]byte) (*[256]int64, int, error) {
 // maxPacked is the largest index packed with b bits per index in src (the
 // padding bits of the last byte are zero).
 func maxPacked(src []byte, b int) int {
+	if b > 4 {
+		m := 0
+		for i := range len(src) * 8 / b {
+			m = max(m, packedAt(src, i, b))
+		}
+		return m
+	}
 	var seen [256]bool
 	for _, c := range src {
 		seen[c] = true
@@ -578,6 +601,12 @@ func maxPacked(src []byte, b int) int {
 // unpackValues sets out[i] = values[index i], the indexes packed b bits each
 // (LSB first) in src, through a table of the values of every byte.
 func unpackValues(out []int64, src []byte, b int, values *[256]int64) {
+	if b > 4 {
+		for i := range out {
+			out[i] = values[packedAt(src, i, b)]
+		}
+		return
+	}
 	per := 8 / b
 	mask := 1<<b - 1
 	full := len(out) / per
@@ -660,6 +689,12 @@ var idxPool = sync.Pool{New: func() any { return new([]int32) }}
 // unpackIndexes reads len(idx) indexes of b bits each (LSB first) from src,
 // which holds packedLen(len(idx), b) bytes.
 func unpackIndexes(idx []int32, src []byte, b int) {
+	if b > 4 {
+		for i := range idx {
+			idx[i] = int32(packedAt(src, i, b))
+		}
+		return
+	}
 	per := 8 / b
 	mask := int32(1)<<b - 1
 	full := len(idx) / per

@@ -22,15 +22,19 @@
 // overlap: time_ never goes backwards within a table.
 //
 // A background worker compacts each sealed batch into a cold batch: every
-// column is encoded on its own (constants; integers as a small dictionary or
-// as byte planes of frame-of-reference values or deltas; bitmaps;
-// dictionaries for repeated strings; raw 16/8-byte trace/span IDs) into
-// parts that are compressed on their own: text with zstd at its fastest
-// level (or lz4), byte planes and dictionary indices (bit-packed, 2 to 8 per
-// byte, for dictionaries of at most 16 entries) with pure Huffman coding
-// (klauspost huff0) where LZ matching would only find useless short
-// matches, raw when nothing helps (and parts under 1 KiB never go through
-// an LZ coder). A scan decompresses only the columns it reads, with shared,
+// column is encoded on its own (constants; integers as a small dictionary,
+// sorted ascending, or as byte planes of frame-of-reference values or
+// deltas; bitmaps; dictionaries for repeated strings; raw 16/8-byte
+// trace/span IDs) into parts that are compressed on their own: text with
+// zstd at its fastest level (or lz4), byte planes and dictionary indices
+// (bit-packed, 2 to 8 per byte, for dictionaries of at most 16 entries)
+// with pure Huffman coding (klauspost huff0) where LZ matching would only
+// find useless short matches, parts that are mostly one byte as that byte
+// and its exceptions (sparse: decoded with a fill), raw when nothing helps
+// (and parts under 1 KiB never go through an LZ coder). Indices of
+// dictionaries of 17 to 128 entries are bit-packed at their exact width (5
+// to 7 bits) and kept raw, so that a filtered scan reads only the rows it
+// keeps. A scan decompresses only the columns it reads, with shared,
 // reusable decoders. Each batch keeps its min/max time (the time index), so
 // a scan for the last five minutes touches only the batches that overlap.
 //
@@ -67,7 +71,9 @@
 // order, projected to the requested columns and trimmed to the time range.
 // A scan may carry a row filter (ScanOptions.Filter, or Where for an
 // integer column compared with a constant, evaluated on a column's
-// dictionary and packed indexes when it has few values): the filter's
+// dictionary and packed indexes when it has few values: as the dictionary
+// is sorted, the comparison is a range of indexes, tested sixteen 4-bit
+// indexes per 64-bit word): the filter's
 // columns are decoded first and the others only for the rows that pass.
 // Its buffers may come from a BufferPool, reused batch after batch.
 //

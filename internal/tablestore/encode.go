@@ -1,9 +1,11 @@
 package tablestore
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
+	"slices"
 	"unsafe"
 )
 
@@ -20,8 +22,10 @@ import (
 //	            value (or, with flagDelta, the difference to the previous
 //	            value; d[0] = 0 and the first value is in the header)
 //	encIntDict  ints with at most 256 distinct values. part 0: uvarint count,
-//	            count zigzag varints; part 1: the indexes (see appendIndexes:
-//	            packed 1, 2 or 4 bits each when count <= 16, else one byte)
+//	            count zigzag varints, ascending (readers must not rely on
+//	            the order: they check it); part 1: the indexes (see
+//	            appendIndexes: packed 1, 2 or 4 bits each when count <= 16,
+//	            else one byte)
 //	encBitmap   bools. part 0: LSB-first bitmap (the Arrow layout)
 //	encRaw      IDs. part 0: w bytes per row
 //	encPlain    strings. part 0: uvarint lengths; part 1: the bytes
@@ -354,6 +358,7 @@ func (e *encoder) encodeIntDict(v []int64) bool {
 		last = x
 	}
 	e.ivals = values
+	sortIntDict(values, idx)
 	p := &e.pw
 	p.raw = binary.AppendUvarint(p.raw, uint64(len(values)))
 	for _, x := range values {
@@ -362,6 +367,31 @@ func (e *encoder) encodeIntDict(v []int64) bool {
 	p.end()
 	appendIndexes(p, idx, len(values))
 	return true
+}
+
+// sortIntDict sorts the dictionary values ascending and renumbers the
+// indexes idx to match, so that a comparison with a constant selects a
+// range of indexes (see IntCompare.keepIntDict).
+func sortIntDict(values []int64, idx []uint64) {
+	if slices.IsSorted(values) {
+		return
+	}
+	var order [256]uint8
+	for i := range values {
+		order[i] = uint8(i)
+	}
+	ord := order[:len(values)]
+	slices.SortFunc(ord, func(a, b uint8) int { return cmp.Compare(values[a], values[b]) })
+	var remap [256]uint64
+	var sorted [256]int64
+	for newID, oldID := range ord {
+		remap[oldID] = uint64(newID)
+		sorted[newID] = values[oldID]
+	}
+	copy(values, sorted[:len(values)])
+	for i, x := range idx {
+		idx[i] = remap[uint8(x)]
+	}
 }
 
 func intSlot(x int64) uint64 { return (uint64(x) * 0x9E3779B97F4A7C15) >> 55 }
@@ -538,7 +568,12 @@ func (e *encoder) appendDict(entries [][]byte, idx []uint32) {
 }
 
 // indexBits is the number of bits of a packed index for a dictionary of n
-// entries, or 0 when n > 16 (indexes are then byte planes).
+// entries, or 0 when n > 128 (indexes are then byte planes). Up to 16
+// entries, 8/b indexes share a byte and the bytes are Huffman-coded (their
+// joint statistics); from 17 to 128 entries the indexes are bit-packed at
+// their exact width and stored as they are, so that a filtered scan reads
+// the rows it keeps without decoding the others (random access costs at
+// most a bit or two per row over Huffman-coded index bytes).
 func indexBits(n int) int {
 	switch {
 	case n <= 2:
@@ -547,8 +582,21 @@ func indexBits(n int) int {
 		return 2
 	case n <= 16:
 		return 4
+	case n <= 128:
+		return bits.Len(uint(n - 1))
 	}
 	return 0
+}
+
+// packedAt returns index i of indexes packed b bits each (b <= 8), LSB
+// first, in src; the caller checks that src holds packedLen(i+1, b) bytes.
+func packedAt(src []byte, i, b int) int {
+	o := i * b
+	x := int(src[o>>3])
+	if o>>3+1 < len(src) {
+		x |= int(src[o>>3+1]) << 8
+	}
+	return x >> (o & 7) & (1<<b - 1)
 }
 
 // packedLen is the length of n indexes packed with b bits each.
@@ -570,6 +618,18 @@ func appendIndexes(p *partWriter, u []uint64, cnt int) {
 	start := len(p.raw)
 	p.raw = growCap(p.raw, m)[:start+m]
 	dst := p.raw[start:]
+	if b > 4 {
+		clear(dst)
+		for i, x := range u {
+			o := i * b
+			dst[o>>3] |= byte(x << (o & 7))
+			if o&7+b > 8 {
+				dst[o>>3+1] |= byte(x >> (8 - o&7))
+			}
+		}
+		p.endHint(0) // kept as is: random access
+		return
+	}
 	per := 8 / b
 	full := n / per
 	switch b {

@@ -7,10 +7,11 @@ import (
 )
 
 // TestPackedIndexesRoundTrip checks the bit-packed dictionary indexes of
-// small dictionaries (1, 2 and 4 bits) and the byte planes of larger ones,
+// small dictionaries (1, 2, 4 bits; 5 to 7 bits up to 128 entries) and the
+// byte planes of larger ones,
 // for row counts that do not fill the last byte.
 func TestPackedIndexesRoundTrip(t *testing.T) {
-	for _, cnt := range []int{1, 2, 3, 4, 5, 16, 17, 300} {
+	for _, cnt := range []int{1, 2, 3, 4, 5, 16, 17, 20, 33, 64, 65, 100, 128, 129, 300} {
 		for _, n := range []int{1, 2, 7, 8, 9, 15, 16, 17, 1000} {
 			u := make([]uint64, n)
 			for i := range u {

@@ -1,7 +1,9 @@
 package tablestore
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -160,6 +162,11 @@ func (c *IntCompare) keepIntDict(parts [][]byte, n int, buf *[]int32) ([]int32, 
 	b := indexBits(cnt)
 	keep := growKeep(buf, n)
 	m := 0
+	if b == 4 && len(src) == packedLen(n, b) {
+		if lo, hi, invert, ok := c.indexRange(values[:cnt]); ok {
+			return keepNibbleRange(keep, src, n, cnt, lo, hi, invert)
+		}
+	}
 	switch {
 	case b == 0:
 		if len(src) != n {
@@ -215,12 +222,92 @@ func (c *IntCompare) keepIntDict(parts [][]byte, n int, buf *[]int32) ([]int32, 
 		if len(src) != packedLen(n, b) || (cnt < 1<<b && maxPacked(src, b) >= cnt) {
 			return nil, errCorrupt
 		}
-		per := 8 / b
-		mask := 1<<b - 1
 		for i := range n {
 			keep[m] = int32(i)
-			m += tab[int(src[i/per])>>(uint(i%per)*uint(b))&mask]
+			m += tab[packedAt(src, i, b)]
 		}
+	}
+	return keep[:m], nil
+}
+
+// indexRange returns the dictionary indexes that pass when values ascend:
+// [lo, hi), or every index outside it when invert. ok is false when the
+// values do not ascend strictly.
+func (c *IntCompare) indexRange(values []int64) (lo, hi int, invert, ok bool) {
+	for i := 1; i < len(values); i++ {
+		if values[i] <= values[i-1] {
+			return 0, 0, false, false
+		}
+	}
+	below, upTo := 0, 0 // values < c.Value, values <= c.Value
+	for _, v := range values {
+		below += b2i(v < c.Value)
+		upTo += b2i(v <= c.Value)
+	}
+	switch c.Op {
+	case "==":
+		return below, upTo, false, true
+	case "!=":
+		return below, upTo, true, true
+	case "<":
+		return 0, below, false, true
+	case "<=":
+		return 0, upTo, false, true
+	case ">":
+		return upTo, len(values), false, true
+	}
+	return below, len(values), false, true
+}
+
+// keepNibbleRange appends to keep[:0] the rows (of n) whose 4-bit index,
+// packed two per byte in src, is in [lo, hi) (outside it when invert),
+// sixteen rows per 64-bit word: each index gets a byte lane, where adding
+// 0x80-a sets bit 7 exactly when the index is >= a.
+func keepNibbleRange(keep []int32, src []byte, n, cnt, lo, hi int, invert bool) ([]int32, error) {
+	const ones, low, top = 0x0101010101010101, 0x0F0F0F0F0F0F0F0F, 0x8080808080808080
+	addLo := uint64(0x80-lo) * ones
+	addHi := uint64(0x80-hi) * ones
+	addCnt := uint64(0x80-cnt) * ones
+	var flip uint64
+	if invert {
+		flip = top
+	}
+	m := 0
+	words := n / 16
+	var bad uint64
+	for i := range words {
+		w := binary.LittleEndian.Uint64(src[8*i:])
+		ev, od := w&low, w>>4&low
+		bad |= (ev + addCnt) | (od + addCnt)
+		pe := ((ev+addLo)&^(ev+addHi)&top ^ flip) >> 7
+		po := ((od+addLo)&^(od+addHi)&top ^ flip) >> 6
+		// Two positions without branches (a word rarely has more).
+		x := pe | po
+		base := int32(16 * i)
+		t := bits.TrailingZeros64(x)
+		keep[m] = base + int32(2*(t>>3)+t&1)
+		m += b2i(x != 0)
+		x &= x - 1
+		t = bits.TrailingZeros64(x)
+		keep[m] = base + int32(2*(t>>3)+t&1)
+		m += b2i(x != 0)
+		x &= x - 1
+		for ; x != 0; x &= x - 1 {
+			t := bits.TrailingZeros64(x)
+			keep[m] = base + int32(2*(t>>3)+t&1)
+			m++
+		}
+	}
+	if bad&top != 0 {
+		return nil, errCorrupt
+	}
+	for r := 16 * words; r < n; r++ {
+		x := int(src[r/2]) >> (4 * (r & 1)) & 15
+		if x >= cnt {
+			return nil, errCorrupt
+		}
+		keep[m] = int32(r)
+		m += b2i((x >= lo && x < hi) != invert)
 	}
 	return keep[:m], nil
 }
