@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,7 @@ func main() {
 	withMetrics = flag.Bool("metrics", false, "also run the receiver's metrics and logs outputs (RED, conn_stats, process_stats), as the default config does")
 	progStats = flag.Bool("progstats", false, "print each BPF program's runs and ns per request")
 	captureHeaders := flag.Bool("capture-headers", false, "capture-ratio runs with http.capture_headers on")
+	latRounds = flag.Int("rate-rounds", 3, "none/ours alternations per fixed rate (medians of CPU and latency)")
 	idle := flag.Duration("idle", 3*time.Second, "measure the receiver's CPU with no benchmark traffic for this long (0: skip)")
 	allTraffic := flag.Bool("all-traffic", false, "parse every connection on the node, not only the benchmark's")
 	flag.Parse()
@@ -81,6 +83,9 @@ func main() {
 // progStats selects the per-program breakdown of BPF time; withMetrics
 // puts the receiver in metrics and logs pipelines too.
 var progStats, withMetrics *bool
+
+// latRounds is how many none/ours pairs each fixed rate runs.
+var latRounds *int
 
 // variant is one thing attached (or nothing) during a wrk run.
 type variant interface {
@@ -289,39 +294,75 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 		_ = ours.stop()
 		fmt.Printf("idle (receiver running, no benchmark traffic, %v): collector CPU %.2f%%\n", idle, cpu)
 	}
-	fmt.Println("| rate req/s | sent ok | server spans with seq | client spans with seq | server ratio | client ratio | collector CPU % | CPU % per 1k req/s | p99 µs none | p99 µs ours |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Printf("fixed rates: %d rounds of none/ours alternated per rate; CPU and latencies are medians, spans are summed\n", *latRounds)
+	fmt.Println("| rate req/s | sent ok | server spans with seq | client spans with seq | server ratio | client ratio | collector CPU % | CPU % per 1k req/s | p50 µs none | p50 µs ours | p99 µs none | p99 µs ours | p99 ours/none |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, rs := range strings.Split(rates, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil {
 			return fmt.Errorf("bad rate %q", rs)
 		}
 		n := rate * int(perRate.Seconds())
-		base, err := loadgen(addr, rate, n)
-		if err != nil {
-			return err
+		var base, traced []loadResult
+		var cpus []float64
+		ok, srv, cli := 0, 0, 0
+		for range max(*latRounds, 1) {
+			b, err := loadgen(addr, rate, n)
+			if err != nil {
+				return err
+			}
+			base = append(base, b)
+			ours := &oursVariant{headers: captureHeaders, port: port}
+			if err := ours.start(); err != nil {
+				return err
+			}
+			time.Sleep(300 * time.Millisecond)
+			cpu0 := cpuTime()
+			t0 := time.Now()
+			res, err := loadgen(addr, rate, n)
+			cpus = append(cpus, (cpuTime()-cpu0).Seconds()/time.Since(t0).Seconds()*100)
+			time.Sleep(500 * time.Millisecond)
+			_ = ours.stop()
+			if err != nil {
+				return err
+			}
+			traced = append(traced, res)
+			ours.mu.Lock()
+			ok += res.OK
+			srv += ours.seqs[0].n
+			cli += ours.seqs[1].n
+			ours.mu.Unlock()
 		}
-		ours := &oursVariant{headers: captureHeaders, port: port}
-		if err := ours.start(); err != nil {
-			return err
-		}
-		time.Sleep(300 * time.Millisecond)
-		cpu0 := cpuTime()
-		t0 := time.Now()
-		res, err := loadgen(addr, rate, n)
-		cpu := (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds() * 100
-		time.Sleep(500 * time.Millisecond)
-		_ = ours.stop()
-		if err != nil {
-			return err
-		}
-		ours.mu.Lock()
-		srv, cli := ours.seqs[0].n, ours.seqs[1].n
-		ours.mu.Unlock()
-		fmt.Printf("| %d | %d | %d | %d | %.4f | %.4f | %.1f | %.2f | %.0f | %.0f |\n", rate, res.OK, srv, cli,
-			float64(srv)/float64(res.OK), float64(cli)/float64(res.OK), cpu, cpu/(float64(rate)/1000), base.P99Micro, res.P99Micro)
+		cpu := medianOf(cpus)
+		p50n, p50o := medianOf(field(base, p50)), medianOf(field(traced, p50))
+		p99n, p99o := medianOf(field(base, p99)), medianOf(field(traced, p99))
+		fmt.Printf("| %d | %d | %d | %d | %.4f | %.4f | %.1f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", rate, ok, srv, cli,
+			float64(srv)/float64(ok), float64(cli)/float64(ok), cpu, cpu/(float64(rate)/1000), p50n, p50o, p99n, p99o, p99o/p99n)
 	}
 	return nil
+}
+
+func p50(r loadResult) float64 { return r.P50Micro }
+func p99(r loadResult) float64 { return r.P99Micro }
+
+func field(rs []loadResult, f func(loadResult) float64) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = f(r)
+	}
+	return out
+}
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 func loadgen(addr string, rate, n int) (loadResult, error) {
