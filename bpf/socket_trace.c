@@ -75,6 +75,16 @@
 //    connection's copy and one byte test, unless the process has made a
 //    TLS call (then one hash lookup per socket syscall).
 //
+//  * Muted connections: when user space recognises no protocol in a
+//    connection it puts (key, gen) in the muted map. A connection looks
+//    there at its 1st, 2nd, 4th, ... 128th data syscall and then every
+//    256th (one hash lookup, amortised), and once muted its Data records
+//    carry sizes but no payload: no bpf_probe_read_user, a 48-byte record.
+//    Sizes keep flowing so byte counts (conn_stats) and stream offsets stay
+//    exact; only the copy that nobody would parse is saved. Writing a flag
+//    into the conns entry from user space instead would race with the
+//    atomic byte counters there.
+//
 //  * Wakeups: records are submitted with BPF_RB_NO_WAKEUP, always. User
 //    space polls the ring on a timer (50 ms while records come, 1 ms after
 //    a poll found the ring 1/8 full, backing off to 200 ms when idle) and
@@ -207,6 +217,7 @@ enum counter {
 	CNT_TLS_CIPHER_BYTES,   // ciphertext bytes of TLS connections not reported
 	CNT_EXEC_EVENTS,        // exec records written to the ring
 	CNT_DROP_RB_EXEC,       // ring full: exec record dropped
+	CNT_MUTED_BYTES,        // Size of Data records sent without payload: connection muted
 	CNT_MAX,
 };
 
@@ -262,6 +273,9 @@ struct conn {
 	u8 tls;           // a TLS call used this connection: its ciphertext is not reported
 	u8 tls_proc;      // tls_procs[tgid] as of epoch
 	u32 epoch;        // tls_epoch when tls_proc was read
+	u32 nrec;         // data syscalls seen (when to look at muted)
+	u8 mute;          // user space found no protocol: no payload copies
+	u8 _pad[3];
 };
 
 // ---- maps ----
@@ -283,6 +297,16 @@ struct {
 	__type(key, u32);
 	__type(value, struct scratch);
 } scratch_map SEC(".maps");
+
+// Connections in which user space recognised no protocol (or that switched
+// to one it does not parse): key as in conns, value = the connection's gen.
+// See "Muted connections" above.
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, u64);
+	__type(value, u64);
+} muted SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -709,6 +733,26 @@ static __always_inline u64 args_ts(struct args *a)
 	return a->ts;
 }
 
+// is_muted tells whether the connection's payload is no longer wanted
+// (see "Muted connections"); it counts size as muted when so.
+static __always_inline bool is_muted(struct conn *c, struct args *a, u32 size)
+{
+	if (!c->mute) {
+		u32 n = ++c->nrec; // racy increments only shift when we look
+		// Powers of two (1 .. 128), then multiples of 256.
+		if ((n & (n - 1)) != 0 && (n & 255) != 0)
+			return false;
+		u64 key = conn_key(a->tgid, a->fd);
+		u64 *gen = bpf_map_lookup_elem(&muted, &key);
+		if (!gen || *gen != c->gen)
+			return false;
+		c->mute = 1;
+		bpf_map_delete_elem(&muted, &key);
+	}
+	count(CNT_MUTED_BYTES, size);
+	return true;
+}
+
 // conn_for returns the conns entry of a successful data syscall's fd, or
 // NULL when the fd is not an inet socket. At the first sighting it creates
 // the entry and emits an Existing Open.
@@ -861,7 +905,7 @@ static __always_inline int exit_plain(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 	}
 	bool opened = open_sent(c, tgid, a.fd);
 	u32 len = 0;
-	if (opened && kind != K_SENDFILE) {
+	if (opened && kind != K_SENDFILE && !is_muted(c, &a, size)) {
 		len = size < max_chunk ? size : max_chunk;
 		len &= PAYLOAD_MASK;
 		if (bpf_probe_read_user(s->payload, len, (void *)a.buf)) {
@@ -891,7 +935,7 @@ static __always_inline int exit_iov(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 	bool opened = open_sent(c, tgid, a.fd);
 	u64 iov = a.buf;
 	u64 iovcnt = a.cnt;
-	if (!opened) {
+	if (!opened || is_muted(c, &a, (u32)ret)) {
 		iovcnt = 0;
 	} else if (kind == K_RECVMSG || kind == K_SENDMSG) {
 		struct user_msghdr m;
@@ -928,6 +972,8 @@ static __always_inline int exit_mmsg(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 	if (!c)
 		return 0;
 	bool opened = open_sent(c, tgid, a.fd);
+	// Muted: the messages' sizes are still read, their payload is not.
+	bool mute = opened && is_muted(c, &a, 0);
 	u32 nmsg = ret;
 	if (nmsg > MAX_MMSG) {
 		count(CNT_MMSG_TRUNCATED, 1);
@@ -944,7 +990,9 @@ static __always_inline int exit_mmsg(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 		u32 size = m.msg_len;
 		if (size == 0)
 			continue;
-		u32 len = opened ? copy_iov((u64)m.msg_hdr.msg_iov, m.msg_hdr.msg_iovlen, size) : 0;
+		if (mute)
+			count(CNT_MUTED_BYTES, size);
+		u32 len = opened && !mute ? copy_iov((u64)m.msg_hdr.msg_iov, m.msg_hdr.msg_iovlen, size) : 0;
 		struct scratch *s = scratch_slot();
 		if (!s) {
 			count(CNT_DROP_NO_SCRATCH, 1);

@@ -19,6 +19,9 @@ type filterHandler struct {
 	active  bool
 	skipped map[sockevent.ConnID]struct{}
 	dropped atomic.Uint64 // connections filtered out
+	// onSkip, when set, hears of every connection filtered out (the
+	// receiver mutes it: no payload is copied for it any more).
+	onSkip func(sockevent.ConnID)
 }
 
 func newFilterHandler(cfg FilterConfig, procs *procinfo.Reader, next sockevent.Handler) *filterHandler {
@@ -38,6 +41,9 @@ func (f *filterHandler) OnOpen(o *sockevent.Open) {
 	if f.active && !f.keepConn(o) {
 		f.skipped[o.ID] = struct{}{}
 		f.dropped.Add(1)
+		if f.onSkip != nil {
+			f.onSkip(o.ID)
+		}
 		return
 	}
 	f.next.OnOpen(o)

@@ -65,6 +65,12 @@ func newSelfMetrics(ts component.TelemetrySettings, r *tracesReceiver) (*selfMet
 	if err != nil {
 		return nil, err
 	}
+	muted, err := m.Int64ObservableCounter("otelcol_ebpf_muted_bytes",
+		metric.WithDescription("Bytes of muted connections (filtered out or no protocol recognised) whose payload BPF no longer copied; their sizes still count."),
+		metric.WithUnit("By"))
+	if err != nil {
+		return nil, err
+	}
 	t := r.tracer
 	reg, err := m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		ts := t.Stats()
@@ -102,12 +108,14 @@ func newSelfMetrics(ts component.TelemetrySettings, r *tracesReceiver) (*selfMet
 		o.ObserveInt64(conns, int64(cs.Evicted), attrs("fate", "evicted"))
 		o.ObserveInt64(conns, int64(cs.Expired), attrs("fate", "expired"))
 		o.ObserveInt64(conns, int64(r.filter.dropped.Load()), attrs("fate", "filtered"))
+		o.ObserveInt64(conns, int64(ts.Muted), attrs("fate", "muted"))
+		o.ObserveInt64(muted, int64(ts.MutedBytes))
 
 		produced, droppedSpans := r.spans.stats()
 		o.ObserveInt64(spans, int64(produced), attrs("outcome", "produced"))
 		o.ObserveInt64(spans, int64(droppedSpans), attrs("outcome", "dropped"))
 		return nil
-	}, events, dropped, partial, records, parse, conns, spans)
+	}, events, dropped, partial, records, parse, conns, spans, muted)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -48,6 +49,7 @@ type tracesReceiver struct {
 	tracker *conntrack.Tracker
 	filter  *filterHandler
 	tracer  *tracer.Tracer
+	muter   atomic.Pointer[tracer.Tracer] // set before the tracer starts (mute)
 	metrics *selfMetrics
 	tls     *tlsprobe.Manager // nil unless tls.enabled (tls.go)
 
@@ -112,6 +114,7 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 		r.pstats = procstats.NewReader("")
 	}
 	r.filter = newFilterHandler(r.cfg.Filter, r.procs, parsers)
+	r.filter.onSkip = r.mute
 
 	t, err := tracer.New(tracer.Config{
 		MaxChunkBytes:   r.cfg.MaxChunkBytes,
@@ -124,6 +127,7 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 	if err != nil {
 		return fmt.Errorf("ebpf receiver: %w", err)
 	}
+	r.muter.Store(t)
 	if err := t.Start(); err != nil {
 		_ = t.Close()
 		return fmt.Errorf("ebpf receiver: %w", err)
@@ -270,6 +274,16 @@ func (r *tracesReceiver) trackerConfig() conntrack.Config {
 	return conntrack.Config{
 		IdleTimeout: r.cfg.IdleTimeout,
 		HTTP:        http1.Config{MaxBodyCapture: body},
+		OnIgnore:    r.mute,
+	}
+}
+
+// mute stops the payload copies of a connection nobody parses: filtered
+// out, or no protocol recognised (conntrack.Config.OnIgnore). Its sizes
+// still come, for conn_stats.
+func (r *tracesReceiver) mute(id sockevent.ConnID) {
+	if t := r.muter.Load(); t != nil {
+		t.Mute(id)
 	}
 }
 

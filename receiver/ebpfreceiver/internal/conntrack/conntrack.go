@@ -58,6 +58,11 @@ type Config struct {
 	DetectChunks int
 	// HTTP configures the HTTP/1 parsers (header and body capture limits).
 	HTTP http1.Config
+	// OnIgnore, when set, is called (synchronously, once) when a
+	// connection is given up on: no protocol recognised, or it switched to
+	// one nobody parses. Its payload will not be looked at again; the
+	// tracer stops copying it (tracer.Mute). Must not call the Tracker.
+	OnIgnore func(sockevent.ConnID)
 }
 
 func (c *Config) setDefaults() {
@@ -574,6 +579,7 @@ func (t *Tracker) detect(c *conn, dir sockevent.Direction, pos uint64, payload [
 		c.sniff = [2]sniff{}
 		t.stats.ConnsUnknown++
 		t.stats.IgnoredBytes += size
+		t.ignored(c)
 		return
 	}
 	// Keep short contiguous beginnings: a protocol may need a few more bytes.
@@ -631,6 +637,14 @@ func (t *Tracker) feed(c *conn, dir sockevent.Direction, pos uint64, payload []b
 		c.sess = nil
 		s.Close(ts, ConnClosed)
 		t.stats.Tunnels++
+		t.ignored(c)
+	}
+}
+
+// ignored reports a connection given up on to Config.OnIgnore.
+func (t *Tracker) ignored(c *conn) {
+	if t.cfg.OnIgnore != nil {
+		t.cfg.OnIgnore(c.info.ID)
 	}
 }
 

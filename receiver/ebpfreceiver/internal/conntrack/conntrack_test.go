@@ -354,7 +354,8 @@ func TestMaxConnsEvictsLeastRecent(t *testing.T) {
 }
 
 func TestNonHTTPIgnored(t *testing.T) {
-	h := newHarness(t, Config{})
+	var ignored []sockevent.ConnID
+	h := newHarness(t, Config{OnIgnore: func(id sockevent.ConnID) { ignored = append(ignored, id) }})
 	tls := id(1, 1)
 	h.open(tls, sockevent.RoleClient, false, 1)
 	h.data(tls, out, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 2)
@@ -364,6 +365,7 @@ func TestNonHTTPIgnored(t *testing.T) {
 	st := h.tr.Stats()
 	assert.Equal(t, uint64(1), st.ConnsUnknown)
 	assert.Equal(t, uint64(len(getReq)+len(okResp)), st.IgnoredBytes-11)
+	assert.Equal(t, []sockevent.ConnID{tls}, ignored, "OnIgnore once, when detection gave up")
 
 	// A mid-stream connection gives up after 4×DetectChunks chunks.
 	h = newHarness(t, Config{DetectChunks: 2})
@@ -459,7 +461,8 @@ func TestContinueAndEarlyResponse(t *testing.T) {
 }
 
 func TestUpgradeTunnel(t *testing.T) {
-	h := newHarness(t, Config{})
+	var ignored []sockevent.ConnID
+	h := newHarness(t, Config{OnIgnore: func(id sockevent.ConnID) { ignored = append(ignored, id) }})
 	c := id(1, 1)
 	h.open(c, sockevent.RoleClient, false, 1)
 	h.data(c, out, "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 2)
@@ -472,6 +475,7 @@ func TestUpgradeTunnel(t *testing.T) {
 	assert.Equal(t, uint64(1), st.Tunnels)
 	assert.Zero(t, st.HTTP.ParseErrors)
 	assert.Equal(t, uint64(8+len(okResp)), st.IgnoredBytes)
+	assert.Equal(t, []sockevent.ConnID{c}, ignored, "a tunnel is muted once switched")
 }
 
 func TestCloseDelimitedResponse(t *testing.T) {

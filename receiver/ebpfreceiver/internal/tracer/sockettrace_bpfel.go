@@ -28,6 +28,9 @@ type socketTraceConn struct {
 	Tls         uint8
 	TlsProc     uint8
 	Epoch       uint32
+	Nrec        uint32
+	Mute        uint8
+	Pad         [3]uint8
 }
 
 type socketTraceCounter uint32
@@ -57,12 +60,13 @@ const (
 	socketTraceCounterCNT_TLS_CIPHER_BYTES socketTraceCounter = 21
 	socketTraceCounterCNT_EXEC_EVENTS      socketTraceCounter = 22
 	socketTraceCounterCNT_DROP_RB_EXEC     socketTraceCounter = 23
-	socketTraceCounterCNT_MAX              socketTraceCounter = 24
+	socketTraceCounterCNT_MUTED_BYTES      socketTraceCounter = 24
+	socketTraceCounterCNT_MAX              socketTraceCounter = 25
 )
 
 type socketTraceCounters struct {
 	_ structs.HostLayout
-	C [24]uint64
+	C [25]uint64
 }
 
 type socketTraceEvDataHdr struct {
@@ -141,6 +145,7 @@ const (
 	socketTraceMapEvents            = "events"
 	socketTraceMapExcludePids       = "exclude_pids"
 	socketTraceMapIncludePids       = "include_pids"
+	socketTraceMapMuted             = "muted"
 	socketTraceMapScratchMap        = "scratch_map"
 	socketTraceMapTlsCalls          = "tls_calls"
 	socketTraceMapTlsFds            = "tls_fds"
@@ -257,6 +262,7 @@ type socketTraceMapSpecs struct {
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	ExcludePids   *ebpf.MapSpec `ebpf:"exclude_pids"`
 	IncludePids   *ebpf.MapSpec `ebpf:"include_pids"`
+	Muted         *ebpf.MapSpec `ebpf:"muted"`
 	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
 	TlsCalls      *ebpf.MapSpec `ebpf:"tls_calls"`
 	TlsFds        *ebpf.MapSpec `ebpf:"tls_fds"`
@@ -301,6 +307,7 @@ type socketTraceMaps struct {
 	Events        *ebpf.Map `ebpf:"events"`
 	ExcludePids   *ebpf.Map `ebpf:"exclude_pids"`
 	IncludePids   *ebpf.Map `ebpf:"include_pids"`
+	Muted         *ebpf.Map `ebpf:"muted"`
 	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
 	TlsCalls      *ebpf.Map `ebpf:"tls_calls"`
 	TlsFds        *ebpf.Map `ebpf:"tls_fds"`
@@ -315,6 +322,7 @@ func (m *socketTraceMaps) Close() error {
 		m.Events,
 		m.ExcludePids,
 		m.IncludePids,
+		m.Muted,
 		m.ScratchMap,
 		m.TlsCalls,
 		m.TlsFds,

@@ -220,6 +220,10 @@ type Stats struct {
 	TLSCipherBytes      uint64 // ciphertext bytes of TLS connections, not reported as Data
 	KernelExecEvents    uint64 // exec records written (Config.TLS)
 	DropRingbufExec     uint64 // ring full: exec record lost
+
+	// Muted connections (see Mute).
+	Muted      uint64 // connections Mute was asked for
+	MutedBytes uint64 // Size of Data records BPF sent without payload, muted
 }
 
 // KernelRecords is the number of records BPF wrote to the ring; once the
@@ -265,7 +269,7 @@ type Tracer struct {
 
 	// user-space counters (written by the reader goroutine)
 	nRecords, nEvents, nOpen, nData, nClose, nDataBytes, nPayload, nMalformed, nExitClosed atomic.Uint64
-	nTLSData                                                                               atomic.Uint64
+	nTLSData, nMuted                                                                       atomic.Uint64
 
 	hook atomic.Pointer[ProcessHook] // see SetProcessHook
 
@@ -273,6 +277,7 @@ type Tracer struct {
 	// a process-exit record, and the BPF conns map to read their totals.
 	live     map[uint32]map[int32]uint64
 	connsMap *ebpf.Map
+	mutedMap *ebpf.Map
 
 	lastKernel [socketTraceCounterCNT_MAX]uint64
 
@@ -347,6 +352,7 @@ func (t *Tracer) Start() (err error) {
 		return fmt.Errorf("socket tracer: opening the ring buffer reader: %w", err)
 	}
 	t.connsMap = coll.Maps[socketTraceMapConns]
+	t.mutedMap = coll.Maps[socketTraceMapMuted]
 	t.clockOffset = monoToUnixOffset()
 	t.done = make(chan struct{})
 	t.wake = make(chan struct{}, 1)
@@ -556,6 +562,8 @@ func (t *Tracer) Stats() Stats {
 	s.TLSCipherBytes = c[socketTraceCounterCNT_TLS_CIPHER_BYTES]
 	s.KernelExecEvents = c[socketTraceCounterCNT_EXEC_EVENTS]
 	s.DropRingbufExec = c[socketTraceCounterCNT_DROP_RB_EXEC]
+	s.MutedBytes = c[socketTraceCounterCNT_MUTED_BYTES]
+	s.Muted = t.nMuted.Load()
 	s.TLSDataEvents = t.nTLSData.Load()
 	return s
 }
@@ -723,6 +731,26 @@ func nextPoll(last time.Duration, n, size int) time.Duration {
 	default:
 		return pollInterval
 	}
+}
+
+// Mute tells the kernel side that nobody parses the payload of connection
+// id (no protocol was recognised in it): its Data records keep their Size
+// and Pos, so byte counts stay exact, but carry no payload from then on,
+// which saves the copy in BPF and the ring space. It takes effect within a
+// few of the connection's syscalls (see "Muted connections" in
+// bpf/socket_trace.c). Safe to call from the Handler; a no-op once closed.
+func (t *Tracer) Mute(id sockevent.ConnID) {
+	m := t.mutedMap
+	if m == nil || id.FD < 0 {
+		return
+	}
+	key := uint64(id.PID)<<32 | uint64(uint32(id.FD))
+	gen := id.Gen
+	if err := m.Update(&key, &gen, ebpf.UpdateAny); err != nil {
+		t.logger.Debug("socket tracer: muting a connection", zap.Error(err))
+		return
+	}
+	t.nMuted.Add(1)
 }
 
 // monoToUnixOffset returns CLOCK_REALTIME - CLOCK_MONOTONIC in ns (the

@@ -1,0 +1,55 @@
+"""Traffic for TestMute, run as a separate process.
+
+Prints "pair <client port>" once a TCP connection exists, writes 4 chunks
+from the client, prints "phase1" and waits for a line on stdin (the test
+mutes the client's connection), then writes 300 chunks with write(2) and
+300 with writev(2) (the server reads them all with recv), prints "done",
+waits for a line, closes both ends and prints "closed".
+"""
+import os
+import socket
+import sys
+
+
+def recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        b = s.recv(n - len(buf))
+        if not b:
+            raise EOFError
+        buf += b
+    return buf
+
+
+def say(*args):
+    print(*args, flush=True)
+
+
+def main():
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    c.connect(lst.getsockname())
+    s, _ = lst.accept()
+    say("pair", c.getsockname()[1])
+    chunk = bytes(range(100))
+    for _ in range(4):
+        os.write(c.fileno(), chunk)
+        recv_exact(s, 100)
+    say("phase1")
+    sys.stdin.readline()
+    for _ in range(300):
+        os.write(c.fileno(), chunk)
+        recv_exact(s, 100)
+    for _ in range(300):
+        os.writev(c.fileno(), [chunk[:40], chunk[40:]])
+        recv_exact(s, 100)
+    say("done")
+    sys.stdin.readline()
+    c.close()
+    s.close()
+    say("closed")
+
+
+main()
