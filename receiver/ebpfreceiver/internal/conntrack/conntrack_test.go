@@ -613,3 +613,24 @@ func TestExistingKnownRole(t *testing.T) {
 	assert.False(t, h.recs[0].Conn.RoleInferred)
 	assert.True(t, h.recs[0].Conn.Existing)
 }
+
+// TestManyResponsesLost: 40 pipelined requests whose responses were all lost
+// in one gap but the last; each earlier request is reported without
+// response, the last one answered (the pending queue is compacted while the
+// lost ones are popped: this used to index past its end and panic).
+func TestManyResponsesLost(t *testing.T) {
+	h := newHarness(t, Config{MaxPending: 100})
+	c := id(1, 1)
+	h.open(c, sockevent.RoleServer, false, 1)
+	for i := range 40 {
+		h.data(c, in, headReq, int64(10+i))
+	}
+	h.lose(c, out, 39*uint64(len(headResp)))
+	h.data(c, out, headResp, 100)
+	s := h.strings()
+	require.Len(t, s, 40)
+	for i := range 39 {
+		assert.Equal(t, "server HEAD /items/7 -> none(lost)", s[i], "request %d", i)
+	}
+	assert.Equal(t, "server HEAD /items/7 -> 200 body=0", s[39])
+}

@@ -293,10 +293,9 @@ func (s *httpSession) onResponse(m *http1.Message) {
 	if s.respLost {
 		// Responses went missing: this one answers the latest request sent
 		// before it; the earlier ones lost their responses.
-		if s.head < len(s.pending) {
-			for i := s.latestBefore(m.StartNs); s.head < i; i-- {
-				t.emit(s.c, s.pop(), nil, ResponseLost)
-			}
+		// Count first: pop moves head and may compact the queue.
+		for n := s.latestBefore(m.StartNs) - s.head; n > 0; n-- {
+			t.emit(s.c, s.pop(), nil, ResponseLost)
 		}
 		s.respLost = false
 	}
