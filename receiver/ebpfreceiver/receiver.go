@@ -273,8 +273,9 @@ func (r *tracesReceiver) trackerConfig() conntrack.Config {
 	}
 	return conntrack.Config{
 		IdleTimeout: r.cfg.IdleTimeout,
-		HTTP:        http1.Config{MaxBodyCapture: body},
-		OnIgnore:    r.mute,
+		// Response headers are only read to capture them as attributes.
+		HTTP:     http1.Config{MaxBodyCapture: body, HeadlessResponses: !r.cfg.HTTP.CaptureHeaders},
+		OnIgnore: r.mute,
 	}
 }
 

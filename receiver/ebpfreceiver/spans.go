@@ -152,13 +152,35 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	span.SetStartTimestamp(pcommon.Timestamp(r.StartNs()))
 	span.SetEndTimestamp(pcommon.Timestamp(r.StartNs() + int64(r.Duration())))
 
+	// server.* names the server side of the connection, client.* the client
+	// side, network.peer.* the other end from the traced process.
+	local, remote := r.Conn.Local, r.Conn.Remote
+	client := remote
+	if r.Conn.Role == sockevent.RoleClient {
+		client = local
+	}
+	addr, port := b.serverEndpoint(r)
+	ua := req.Get("User-Agent")
+	errAt := 500
+	if r.Conn.Role == sockevent.RoleClient {
+		errAt = 400
+	}
+	failed := resp == nil || resp.StatusCode >= errAt
+
+	// Exactly the attributes below, so the map is allocated once and at
+	// its size (the attribute array is half of a span's bytes).
 	a := span.Attributes()
-	n := 20 // the attributes below, so the map never grows
+	n := 4 + b2i(req.Query != "") + b2i(req.Version != "") + 2*b2i(r.Conn.TLS) + b2i(ua != "") +
+		b2i(addr != "") + b2i(port != 0) + 2*b2i(client.IsValid()) + 2*b2i(remote.IsValid()) +
+		2*b2i(resp != nil) + b2i(failed)
 	if cfg.CaptureHeaders {
 		n += len(req.Headers)
 		if resp != nil {
 			n += len(resp.Headers)
 		}
+	}
+	if cfg.CaptureBodies {
+		n += 2
 	}
 	a.EnsureCapacity(n)
 	a.PutStr("http.request.method", req.Method)
@@ -177,19 +199,11 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 		a.PutStr("url.scheme", "https")
 		a.PutStr("tls.protocol.name", "tls")
 	}
-	if ua := req.Get("User-Agent"); ua != "" {
+	if ua != "" {
 		a.PutStr("user_agent.original", ua)
 	}
 	a.PutInt("http.request.body.size", req.BodySize)
 
-	// server.* names the server side of the connection, client.* the client
-	// side, network.peer.* the other end from the traced process.
-	local, remote := r.Conn.Local, r.Conn.Remote
-	client := remote
-	if r.Conn.Role == sockevent.RoleClient {
-		client = local
-	}
-	addr, port := b.serverEndpoint(r)
 	if addr != "" {
 		a.PutStr("server.address", addr)
 	}
@@ -216,11 +230,7 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	if resp != nil {
 		a.PutInt("http.response.status_code", int64(resp.StatusCode))
 		a.PutInt("http.response.body.size", resp.BodySize)
-		errAt := 500
-		if r.Conn.Role == sockevent.RoleClient {
-			errAt = 400
-		}
-		if resp.StatusCode >= errAt {
+		if failed {
 			span.Status().SetCode(ptrace.StatusCodeError)
 			a.PutStr("error.type", strconv.Itoa(resp.StatusCode))
 		}
@@ -299,6 +309,13 @@ func (b *spanBuilder) putHeaders(a pcommon.Map, keys map[string]string, prefix s
 		}
 		a.PutEmptySlice(key).AppendEmpty().SetStr(h.Value)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // maxHeaderKeys bounds each header-key cache.

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/conntrack"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/http1"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procinfo"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
 )
@@ -113,7 +114,8 @@ func benchSpanBuild(b *testing.B, metrics bool) {
 			red.add(r, addr, port, r.EndNs())
 		}
 	}
-	tr := conntrack.New(conntrack.Config{}, onRecord)
+	// As the receiver's default config (no header capture) sets it up.
+	tr := conntrack.New(conntrack.Config{HTTP: http1.Config{HeadlessResponses: true}}, onRecord)
 	var h sockevent.Handler = tr
 	if metrics {
 		h = newConnStats(tr, tr.ProtocolOf, 0)

@@ -31,6 +31,11 @@ type Config struct {
 	// MaxBodyCapture is how many bytes of each body are kept in
 	// Message.Body. 0 means the default (512); negative captures nothing.
 	MaxBodyCapture int
+	// HeadlessResponses leaves a response's Reason, Headers and Trailers
+	// empty (its status, sizes, framing and captured body are still
+	// there): when nobody reads them, copying the head out of the parser's
+	// buffer is a third of the bytes an exchange allocates.
+	HeadlessResponses bool
 }
 
 func (c Config) limits() (head, body int) {
@@ -121,13 +126,14 @@ type span struct{ ns, ne, vs, ve int32 }
 // connection. Feed it with Write (bytes present) and Skip (bytes missing),
 // in stream order, then Close. The zero Parser is not usable: call Init.
 type Parser struct {
-	kind    Kind
-	maxHead int
-	maxBody int
-	sink    Sink
-	pool    *Pool
-	stats   *Stats
-	own     Stats
+	kind     Kind
+	maxHead  int
+	maxBody  int
+	headless bool // Config.HeadlessResponses, for a response parser
+	sink     Sink
+	pool     *Pool
+	stats    *Stats
+	own      Stats
 
 	st    state
 	quiet bool // after an upgrade request: garbage is expected, not an error
@@ -195,6 +201,7 @@ func (p *Parser) Init(kind Kind, cfg Config, sink Sink, pool *Pool, stats *Stats
 	*p = Parser{buf: buf, hdr: hdr, trl: trl}
 	p.kind = kind
 	p.maxHead, p.maxBody = cfg.limits()
+	p.headless = kind == KindResponse && cfg.HeadlessResponses
 	p.sink, p.pool = sink, pool
 	p.stats = stats
 	if stats == nil {
@@ -1005,6 +1012,14 @@ func (p *Parser) complete(ts int64) {
 }
 
 func (p *Parser) materialize(m *Message) {
+	if p.headless {
+		if p.bodyEnd > p.headEnd {
+			m.raw = string(p.buf[p.headEnd:p.bodyEnd])
+			m.Body = m.raw
+		}
+		m.BodyTruncated = int64(len(m.Body)) < m.BodySize
+		return
+	}
 	s := string(p.buf)
 	m.raw = s
 	if m.Kind == KindRequest {

@@ -782,3 +782,26 @@ func TestResyncSplitLines(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadlessResponses: with Config.HeadlessResponses a response keeps its
+// status, framing, sizes and captured body, but no reason, headers or
+// trailers (nothing of the head is copied); requests are unaffected.
+func TestHeadlessResponses(t *testing.T) {
+	chunked := "HTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n" +
+		"5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: abc\r\n\r\n"
+	p, s := newTest(KindResponse, Config{HeadlessResponses: true}, "GET", "POST", "HEAD")
+	feed(p, []step{{data: resp200 + chunked + "HTTP/1.1 304 Not Modified\r\nETag: x\r\n\r\n", ts: 4}}, -1)
+	assert.Equal(t, []string{
+		`HTTP/1.1 200 "" method=GET hdrs=0 body=5 lost=0 cap="hello" t=4..4`,
+		`HTTP/1.1 201 "" method=POST hdrs=0 body=11 lost=0 cap="hello world" chunked t=4..4`,
+		`HTTP/1.1 304 "" method=HEAD hdrs=0 body=0 lost=0 cap="" t=4..4`,
+	}, summaries(s.msgs))
+	for _, m := range s.msgs {
+		assert.Equal(t, len(m.Body), m.RetainedBytes(), "only the captured body is kept")
+	}
+
+	q, qs := newTest(KindRequest, Config{HeadlessResponses: true})
+	feed(q, []step{{data: "GET /a?b=1 HTTP/1.1\r\nHost: h\r\n\r\n", ts: 1}}, -1)
+	require.Len(t, qs.msgs, 1)
+	assert.Equal(t, "h", qs.msgs[0].Get("Host"))
+}
