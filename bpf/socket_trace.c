@@ -78,12 +78,13 @@
 //  * Muted connections: when user space recognises no protocol in a
 //    connection it puts (key, gen) in the muted map. A connection looks
 //    there at its 1st, 2nd, 4th, ... 128th data syscall and then every
-//    256th (one hash lookup, amortised), and once muted its Data records
-//    carry sizes but no payload: no bpf_probe_read_user, a 48-byte record.
-//    Sizes keep flowing so byte counts (conn_stats) and stream offsets stay
-//    exact; only the copy that nobody would parse is saved. Writing a flag
-//    into the conns entry from user space instead would race with the
-//    atomic byte counters there.
+//    256th (one hash lookup, amortised). Once muted, its syscalls copy no
+//    payload and emit no record of their own: their sizes add up in the
+//    conns entry (the stream offsets and Close totals stay exact) and go
+//    out as one size-only Data record per MUTE_FLUSH_BYTES or
+//    MUTE_FLUSH_NS per direction, so conn_stats still sees the bytes
+//    within a second. Writing a flag into the conns entry from user space
+//    instead would race with the atomic byte counters there.
 //
 //  * Wakeups: records are submitted with BPF_RB_NO_WAKEUP, always. User
 //    space polls the ring on a timer (50 ms while records come, 1 ms after
@@ -276,6 +277,8 @@ struct conn {
 	u32 nrec;         // data syscalls seen (when to look at muted)
 	u8 mute;          // user space found no protocol: no payload copies
 	u8 _pad[3];
+	u64 mute_acc[2];  // muted: bytes not reported yet, per direction
+	u64 mute_ts[2];   // muted: when the last size-only record went out
 };
 
 // ---- maps ----
@@ -733,6 +736,9 @@ static __always_inline u64 args_ts(struct args *a)
 	return a->ts;
 }
 
+#define MUTE_FLUSH_BYTES (64 << 10)
+#define MUTE_FLUSH_NS 1000000000ULL
+
 // is_muted tells whether the connection's payload is no longer wanted
 // (see "Muted connections"); it counts size as muted when so.
 static __always_inline bool is_muted(struct conn *c, struct args *a, u32 size)
@@ -750,6 +756,48 @@ static __always_inline bool is_muted(struct conn *c, struct args *a, u32 size)
 		bpf_map_delete_elem(&muted, &key);
 	}
 	count(CNT_MUTED_BYTES, size);
+	return true;
+}
+
+// mute_batched handles a data syscall of a muted connection (see "Muted
+// connections"): it counts the bytes and, once enough or long enough, emits
+// them as one size-only record. False when the connection is not muted.
+static __always_inline bool mute_batched(struct conn *c, struct args *a, u8 dir, u8 kind,
+					 u32 size)
+{
+	if (!is_muted(c, a, size))
+		return false;
+	u32 d = dir & 1;
+	u64 end;
+	if (dir == DIR_INGRESS)
+		end = __sync_fetch_and_add(&c->recv, size) + size;
+	else
+		end = __sync_fetch_and_add(&c->sent, size) + size;
+	u64 acc = __sync_fetch_and_add(&c->mute_acc[d], size) + size;
+	u64 now = args_ts(a);
+	if (acc < MUTE_FLUSH_BYTES && now - c->mute_ts[d] < MUTE_FLUSH_NS)
+		return true;
+	u64 got = __sync_lock_test_and_set(&c->mute_acc[d], 0);
+	if (!got)
+		return true; // another thread took them
+	c->mute_ts[d] = now;
+	struct scratch *s = scratch_slot();
+	if (!s)
+		return true;
+	// Concurrent calls on the connection may interleave: then pos is
+	// approximate (user space does not parse muted connections).
+	long err = emit_record(&s->hdr, c, a->tgid, a->fd, now, dir, kind, 0,
+			       got < end ? end - got : 0, (u32)got, 0);
+	struct counters *k = counters();
+	if (!k)
+		return true;
+	if (err) {
+		k->c[CNT_DROP_RB_DATA] += 1;
+		k->c[CNT_DROP_DATA_BYTES] += got;
+	} else {
+		k->c[CNT_DATA_EVENTS] += 1;
+		k->c[CNT_DATA_BYTES] += got;
+	}
 	return true;
 }
 
@@ -904,8 +952,10 @@ static __always_inline int exit_plain(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 		return 0;
 	}
 	bool opened = open_sent(c, tgid, a.fd);
+	if (opened && mute_batched(c, &a, dir, kind, size))
+		return 0;
 	u32 len = 0;
-	if (opened && kind != K_SENDFILE && !is_muted(c, &a, size)) {
+	if (opened && kind != K_SENDFILE) {
 		len = size < max_chunk ? size : max_chunk;
 		len &= PAYLOAD_MASK;
 		if (bpf_probe_read_user(s->payload, len, (void *)a.buf)) {
@@ -933,9 +983,11 @@ static __always_inline int exit_iov(struct sys_exit_ctx *ctx, u8 kind, u8 dir)
 		return 0;
 
 	bool opened = open_sent(c, tgid, a.fd);
+	if (opened && mute_batched(c, &a, dir, kind, (u32)ret))
+		return 0;
 	u64 iov = a.buf;
 	u64 iovcnt = a.cnt;
-	if (!opened || is_muted(c, &a, (u32)ret)) {
+	if (!opened) {
 		iovcnt = 0;
 	} else if (kind == K_RECVMSG || kind == K_SENDMSG) {
 		struct user_msghdr m;

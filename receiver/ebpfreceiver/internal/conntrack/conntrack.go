@@ -380,6 +380,13 @@ func (t *Tracker) OnData(d *sockevent.Data) {
 		payload = payload[:d.Size]
 	}
 	pos, size := d.Pos, uint64(d.Size)
+	if c.state == connIgnored {
+		// Nobody parses it: no gap or truncation to account (a muted
+		// connection's records carry sizes only, several syscalls each).
+		t.stats.IgnoredBytes += size
+		c.seen[dir] = max(c.seen[dir], pos+size)
+		return
+	}
 	seen := c.seen[dir]
 	if pos < seen {
 		// Bytes already seen (should not happen): keep only the new ones.
@@ -403,8 +410,6 @@ func (t *Tracker) OnData(d *sockevent.Data) {
 		t.stats.Truncated++
 	}
 	switch c.state {
-	case connIgnored:
-		t.stats.IgnoredBytes += size
 	case connDetecting:
 		t.detect(c, dir, pos, payload, size, d.TimeNs)
 	case connActive:

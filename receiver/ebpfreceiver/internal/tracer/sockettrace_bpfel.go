@@ -31,6 +31,8 @@ type socketTraceConn struct {
 	Nrec        uint32
 	Mute        uint8
 	Pad         [3]uint8
+	MuteAcc     [2]uint64
+	MuteTs      [2]uint64
 }
 
 type socketTraceCounter uint32

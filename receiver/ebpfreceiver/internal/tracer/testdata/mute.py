@@ -33,18 +33,18 @@ def main():
     c.connect(lst.getsockname())
     s, _ = lst.accept()
     say("pair", c.getsockname()[1])
-    chunk = bytes(range(100))
+    chunk = bytes(range(100)) * 10
     for _ in range(4):
         os.write(c.fileno(), chunk)
-        recv_exact(s, 100)
+        recv_exact(s, 1000)
     say("phase1")
     sys.stdin.readline()
     for _ in range(300):
         os.write(c.fileno(), chunk)
-        recv_exact(s, 100)
+        recv_exact(s, 1000)
     for _ in range(300):
-        os.writev(c.fileno(), [chunk[:40], chunk[40:]])
-        recv_exact(s, 100)
+        os.writev(c.fileno(), [chunk[:400], chunk[400:]])
+        recv_exact(s, 1000)
     say("done")
     sys.stdin.readline()
     c.close()
