@@ -1,6 +1,7 @@
 package conntrack
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -22,12 +23,18 @@ func FuzzConntrack(f *testing.F) {
 		[]byte("HTTP/1.1 101 Switching Protocols\r\n\r\nframes"), []byte{}, uint8(4))
 	f.Add([]byte("\x16\x03\x01\x00\x10hello"), []byte("\x16\x03\x03\x00\x02ok"), []byte{0x05}, uint8(5))
 	f.Add([]byte(getReq), []byte("HTTP/1.0 200 OK\r\n\r\nuntil close"), []byte{0x03, 0x13, 0x23}, uint8(6))
+	// 40 pipelined HEADs, responses lost but the last (TestManyResponsesLost).
+	f.Add([]byte(strings.Repeat(headReq, 40)), []byte(strings.Repeat(headResp, 40)), []byte{0xff, 0x80, 0x81}, uint8(16))
 
 	f.Fuzz(func(t *testing.T, reqs, resps, plan []byte, mode uint8) {
+		pending := 4
+		if mode&16 != 0 {
+			pending = 64 // long pipelines: the pending queue compacts
+		}
 		cfg := Config{
 			MaxConns:        2 - int(mode>>7), // 1 or 2: evictions
 			MaxConnBuffer:   1024,
-			MaxPending:      4,
+			MaxPending:      pending,
 			IdleTimeout:     time.Second,
 			ResponseTimeout: 100 * time.Millisecond,
 			DetectChunks:    3,
