@@ -126,9 +126,10 @@ const lzMinLen = 1024
 
 // compress appends the compressed form of src to dst, using the coders the
 // hint allows and keeping the smallest result. It returns compNone (and
-// appends src itself) when nothing saves at least 1/16.
+// appends src itself) when nothing saves at least 1/16, or for hint 0
+// (parts kept as they are for random access).
 func (c *codec) compress(dst, src []byte, hint uint8) ([]byte, uint8) {
-	if len(src) < c.minLen || c.kind == CompressionNone {
+	if len(src) < c.minLen || c.kind == CompressionNone || hint == 0 {
 		return append(dst, src...), compNone
 	}
 	start := len(dst)
@@ -214,6 +215,11 @@ func (c *codec) decompress(comp uint8, src []byte, rawLen int, scratch []byte) (
 	case compSparse:
 		return sparseDecode(src, rawLen, scratch)
 	case compLZ4:
+		if rawLen == 0 {
+			// lz4's decoder faults on an empty destination; compress
+			// never writes an empty part as lz4 anyway.
+			return nil, errCorrupt
+		}
 		out := growCap(scratch[:0], rawLen)[:rawLen]
 		n, err := lz4.UncompressBlock(src, out)
 		if err != nil {

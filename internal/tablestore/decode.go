@@ -47,8 +47,8 @@ func (cd *codec) decodeColumn(mem memory.Allocator, typ ColumnType, cc coldCol, 
 
 // decodeColumnRows is decodeColumn for the rows at positions rows
 // (ascending, < n) only, or every row when rows is nil. Integer columns
-// stored as byte planes or small dictionaries and dictionary-encoded
-// strings rebuild only those rows; other encodings decode the whole column
+// stored as byte planes, bit-packed (encPacked) or small dictionaries and
+// dictionary-encoded strings rebuild only those rows; other encodings decode the whole column
 // and keep those rows.
 func (cd *codec) decodeColumnRows(mem memory.Allocator, typ ColumnType, cc coldCol, blob []byte, n int, rows []int32) (arrow.Array, error) {
 	var partsArr [12][]byte
@@ -139,8 +139,21 @@ func decodeRows(mem memory.Allocator, typ ColumnType, enc uint8, parts [][]byte,
 		out := i64s(buf.Buf())[:k:k]
 		gatherPlanes(out, planes, rows, uint64(base))
 		return makeArray(typ.ArrowType(), k, nil, buf), true, nil
+	case (typ == TypeTime || typ == TypeInt64) && enc == encPacked:
+		pk, err := parsePacked(parts, n)
+		if err != nil {
+			return nil, true, err
+		}
+		buf := newBuffer(mem, 8*k)
+		out := i64s(buf.Buf())[:k:k]
+		if err := pk.gather(out, rows); err != nil {
+			buf.Release()
+			return nil, true, err
+		}
+		return makeArray(typ.ArrowType(), k, nil, buf), true, nil
 	case (typ == TypeTime || typ == TypeInt64) && enc == encIntDict:
-		values, cnt, err := intDictValues(parts)
+		var values [256]int64
+		cnt, err := intDictValues(parts, &values)
 		if err != nil {
 			return nil, true, err
 		}
@@ -457,6 +470,12 @@ func decodeInt64s(out []int64, enc uint8, parts [][]byte) error {
 			}
 		}
 		return nil
+	case encPacked:
+		pk, err := parsePacked(parts, n)
+		if err != nil {
+			return err
+		}
+		return pk.decode(out)
 	case encIntDict:
 		cnt, k := binary.Uvarint(hdr)
 		if k <= 0 || cnt == 0 || cnt > 256 || len(parts) != 2 {
@@ -505,6 +524,151 @@ func decodeInt64s(out []int64, enc uint8, parts [][]byte) error {
 	return errCorrupt
 }
 
+// packedCol is a parsed encPacked column (see encode.go).
+type packedCol struct {
+	b     uint
+	base  uint64
+	count int
+	xw    int
+	data  []byte // packedLen(n, b) + 7 bytes
+	rank  []byte // escapes before each block of packBlock rows
+	offs  []byte // each exception's row mod packBlock
+	exc   []byte // count × xw bytes
+	n     int
+}
+
+// parsePacked checks the header and the lengths of the parts of an
+// encPacked column of n rows.
+func parsePacked(parts [][]byte, n int) (packedCol, error) {
+	if len(parts) != 4 {
+		return packedCol{}, errCorrupt
+	}
+	hdr := parts[0]
+	b, k := binary.Uvarint(hdr)
+	if k <= 0 || b == 0 || b > maxPackedBits {
+		return packedCol{}, errCorrupt
+	}
+	p := k
+	base, k := binary.Varint(hdr[p:])
+	if k <= 0 {
+		return packedCol{}, errCorrupt
+	}
+	p += k
+	count, k := binary.Uvarint(hdr[p:])
+	if k <= 0 || count > uint64(n) {
+		return packedCol{}, errCorrupt
+	}
+	p += k
+	xw, k := binary.Uvarint(hdr[p:])
+	if k <= 0 || xw == 0 || xw > 8 || p+k != len(hdr) {
+		return packedCol{}, errCorrupt
+	}
+	pk := packedCol{b: uint(b), base: uint64(base), count: int(count), xw: int(xw),
+		data: parts[1], rank: parts[2], n: n}
+	rankLen := 0
+	if pk.count > 0 {
+		rankLen = pk.rankWidth() * ((n + packBlock - 1) / packBlock)
+	}
+	if len(pk.data) != packedLen(n, int(b))+7 || len(pk.rank) != rankLen || len(parts[3]) != pk.count*(1+pk.xw) {
+		return packedCol{}, errCorrupt
+	}
+	pk.offs, pk.exc = parts[3][:pk.count], parts[3][pk.count:]
+	return pk, nil
+}
+
+func (pk *packedCol) rankWidth() int {
+	if pk.count > 0xFFFF {
+		return 4
+	}
+	return 2
+}
+
+// exception returns exception k (k < count).
+func (pk *packedCol) exception(k int) uint64 {
+	var tmp [8]byte
+	copy(tmp[:], pk.exc[k*pk.xw:k*pk.xw+pk.xw])
+	return binary.LittleEndian.Uint64(tmp[:])
+}
+
+// decode sets out (n values) to every row's value.
+func (pk *packedCol) decode(out []int64) error {
+	if len(out) != pk.n {
+		return errCorrupt
+	}
+	data := pk.data[:packedLen(pk.n, int(pk.b))+7]
+	b, base := pk.b, pk.base
+	mask := uint64(1)<<b - 1
+	k := 0
+	for i := range out {
+		o := uint(i) * b
+		x := binary.LittleEndian.Uint64(data[o>>3:]) >> (o & 7) & mask
+		if x == mask {
+			if k >= pk.count || int(pk.offs[k]) != i%packBlock {
+				return errCorrupt
+			}
+			x = pk.exception(k)
+			k++
+		}
+		out[i] = int64(x + base)
+	}
+	if k != pk.count {
+		return errCorrupt
+	}
+	return nil
+}
+
+// gather sets out[j] to the value of row rows[j] (each < n): one load per
+// row; an escape's exception is found from its block's count of escapes
+// and the rows before it in the block.
+func (pk *packedCol) gather(out []int64, rows []int32) error {
+	data := pk.data[:packedLen(pk.n, int(pk.b))+7]
+	b, base := pk.b, pk.base
+	mask := uint64(1)<<b - 1
+	for j, r := range rows {
+		o := uint(r) * b
+		x := binary.LittleEndian.Uint64(data[o>>3:]) >> (o & 7) & mask
+		if x == mask {
+			var err error
+			if x, err = pk.escaped(int(r)); err != nil {
+				return err
+			}
+		}
+		out[j] = int64(x + base)
+	}
+	return nil
+}
+
+// escaped returns the exception of row r, an escape: the one of its
+// block (from the block's count of escapes before it) with its offset.
+func (pk *packedCol) escaped(r int) (uint64, error) {
+	blk := r / packBlock
+	lo, hi := pk.count, pk.count
+	if pk.rankWidth() == 4 {
+		if 4*blk+4 > len(pk.rank) {
+			return 0, errCorrupt
+		}
+		lo = int(binary.LittleEndian.Uint32(pk.rank[4*blk:]))
+		if 4*blk+8 <= len(pk.rank) {
+			hi = int(binary.LittleEndian.Uint32(pk.rank[4*blk+4:]))
+		}
+	} else {
+		if 2*blk+2 > len(pk.rank) {
+			return 0, errCorrupt
+		}
+		lo = int(binary.LittleEndian.Uint16(pk.rank[2*blk:]))
+		if 2*blk+4 <= len(pk.rank) {
+			hi = int(binary.LittleEndian.Uint16(pk.rank[2*blk+2:]))
+		}
+	}
+	off := byte(r % packBlock)
+	for k := lo; k < min(hi, pk.count); k++ {
+		if pk.offs[k] == off {
+			return pk.exception(k), nil
+		}
+	}
+	return 0, errCorrupt
+}
+
 // gatherPlanes sets out[j] to the value of row rows[j] rebuilt from byte
 // planes plus base (unrolled for the usual widths).
 func gatherPlanes(out []int64, planes [][]byte, rows []int32, base uint64) {
@@ -545,30 +709,30 @@ func gatherPlanes(out []int64, planes [][]byte, rows []int32, base uint64) {
 	}
 }
 
-// intDictValues reads the dictionary of an encIntDict column.
-func intDictValues(parts [][]byte) (*[256]int64, int, error) {
+// intDictValues reads the dictionary of an encIntDict column into values
+// and returns its length.
+func intDictValues(parts [][]byte, values *[256]int64) (int, error) {
 	if len(parts) != 2 {
-		return nil, 0, errCorrupt
+		return 0, errCorrupt
 	}
 	hdr := parts[0]
 	cnt, k := binary.Uvarint(hdr)
 	if k <= 0 || cnt == 0 || cnt > 256 {
-		return nil, 0, errCorrupt
+		return 0, errCorrupt
 	}
 	p := k
-	var values [256]int64
 	for i := range int(cnt) {
 		v, k := binary.Varint(hdr[p:])
 		if k <= 0 {
-			return nil, 0, errCorrupt
+			return 0, errCorrupt
 		}
 		values[i] = v
 		p += k
 	}
 	if p != len(hdr) {
-		return nil, 0, errCorrupt
+		return 0, errCorrupt
 	}
-	return &values, int(cnt), nil
+	return int(cnt), nil
 }
 
 // maxPacked is the largest index packed with b bits per index in src (the

@@ -32,6 +32,19 @@ import (
 //	encDict     strings. part 0: uvarint count, uvarint lengths, bytes;
 //	            parts 1..w: the indexes (packed as for encIntDict when
 //	            count <= 16, else w byte planes)
+//	encPacked   ints, random access. part 0: [uvarint b (1..56)][zigzag
+//	            varint base][uvarint count][uvarint xw (1..8)]; part 1:
+//	            every row's u[i] = v[i] - base in b bits, packed LSB first
+//	            (packedLen(n, b) bytes) and 7 zero bytes, so that one
+//	            8-byte load reads any row; u[i] >= 2^b-1 is stored as
+//	            2^b-1, an escape: that row's u[i] is the next exception;
+//	            part 2: for every block of 64 rows, the escapes before it
+//	            (uint16, or uint32 when count > 65535; empty when count
+//	            is 0); part 3: every exception's row mod 64 (count
+//	            bytes), then the count exceptions, xw bytes each (LE). So
+//	            an escape's exception is found among those of its block,
+//	            without reading the other rows. Parts are stored as they
+//	            are (see packCandidate)
 const (
 	encConst uint8 = iota + 1
 	encPlanes
@@ -40,6 +53,7 @@ const (
 	encRaw
 	encPlain
 	encDict
+	encPacked
 )
 
 const flagDelta = 1
@@ -111,6 +125,8 @@ func (p *partWriter) endHint(h uint8) {
 // encoder holds reusable scratch space for compaction.
 type encoder struct {
 	pw     partWriter
+	alt    partWriter // encPacked form of an integer column, when altOK
+	altOK  bool
 	i64    []int64
 	u64    []uint64
 	idx    []uint32
@@ -138,15 +154,16 @@ func (e *encoder) encodeBatch(h *hotBatch, order []int32, n int, cd *codec) *col
 	for ci := range h.cols {
 		src := colSource{c: &h.cols[ci], order: order, n: n}
 		e.pw.reset()
+		e.altOK = false
 		enc := e.encodeColumn(src)
-		parts := make([]coldPart, len(e.pw.ends))
-		start := 0
-		for pi, end := range e.pw.ends {
-			off := len(e.out)
-			var comp uint8
-			e.out, comp = cd.compress(e.out, e.pw.raw[start:end], e.pw.hints[pi])
-			parts[pi] = coldPart{comp: comp, off: off, clen: len(e.out) - off, rawLen: end - start}
-			start = end
+		colStart := len(e.out)
+		parts := e.writeParts(&e.pw, cd)
+		// The random-access form of an integer column, unless it is more
+		// than 1/8 bigger than the compressed byte planes.
+		if e.altOK && len(e.alt.raw) <= (len(e.out)-colStart)*9/8 {
+			e.out = e.out[:colStart]
+			parts = e.writeParts(&e.alt, cd)
+			enc = encPacked
 		}
 		cb.cols[ci] = coldCol{enc: enc, parts: parts}
 	}
@@ -156,6 +173,20 @@ func (e *encoder) encodeBatch(h *hotBatch, order []int32, n int, cd *codec) *col
 		e.out = nil
 	}
 	return cb
+}
+
+// writeParts compresses the parts of p onto e.out and returns where they are.
+func (e *encoder) writeParts(p *partWriter, cd *codec) []coldPart {
+	parts := make([]coldPart, len(p.ends))
+	start := 0
+	for pi, end := range p.ends {
+		off := len(e.out)
+		var comp uint8
+		e.out, comp = cd.compress(e.out, p.raw[start:end], p.hints[pi])
+		parts[pi] = coldPart{comp: comp, off: off, clen: len(e.out) - off, rawLen: end - start}
+		start = end
+	}
+	return parts
 }
 
 // encodeColumn writes the parts of one column and returns its encoding.
@@ -210,7 +241,10 @@ func (e *encoder) gather(s colSource) []int64 {
 }
 
 // encodeInts picks constant, integer dictionary or byte planes (of the
-// values or of their deltas, whichever needs fewer bits).
+// values or of their deltas, whichever needs fewer bits). For planes of
+// values (not deltas) it also prepares the random-access encPacked form
+// (packCandidate), which encodeBatch keeps instead when it is at most 1/8
+// bigger than the compressed planes.
 func (e *encoder) encodeInts(v []int64, float bool) uint8 {
 	p := &e.pw
 	n := len(v)
@@ -289,7 +323,131 @@ func (e *encoder) encodeInts(v []int64, float bool) uint8 {
 	}
 	p.end()
 	appendPlanes(p, u, w)
+	if !float && !delta && w > 1 {
+		e.packCandidate(u, base, w)
+	}
 	return encPlanes
+}
+
+// maxPackedBits is the widest encPacked row (one 8-byte load reads b bits
+// at any bit offset 0..7).
+const maxPackedBits = 56
+
+// packBlock is the number of rows per entry of encPacked's escape counts.
+const packBlock = 64
+
+// packCandidate writes the encPacked form of u[i] = v[i] - base (w bytes
+// at most) into e.alt and sets e.altOK when it is smaller than the raw
+// byte planes. The width b minimises the packed bits plus the exceptions
+// (an offset byte and w bytes each) and the escape counts, from a
+// histogram of the values' bit lengths: log-normal latencies get a b that
+// leaves about 1% of the rows as exceptions.
+func (e *encoder) packCandidate(u []uint64, base int64, w int) {
+	n := len(u)
+	// hist[l]: rows with 2^l-1 <= u < 2^(l+1)-1, which are escapes at
+	// any width b <= l.
+	var hist [65]int
+	for _, x := range u {
+		if x == math.MaxUint64 {
+			hist[64]++
+			continue
+		}
+		hist[bits.Len64(x+1)-1]++
+	}
+	top := 64
+	for hist[top] == 0 {
+		top--
+	}
+	rank := 2 * ((n + packBlock - 1) / packBlock)
+	bestB, bestSize := 0, math.MaxInt
+	b0 := min(top+1, maxPackedBits)
+	above := 0 // escapes at width b
+	for l := b0; l <= 64; l++ {
+		above += hist[l]
+	}
+	for b := b0; b >= 1; b-- {
+		if b < b0 {
+			above += hist[b]
+		}
+		size := packedLen(n, b) + above*(1+w)
+		if above > 0 {
+			size += rank
+		}
+		if size < bestSize {
+			bestB, bestSize = b, size
+		}
+	}
+	if bestB == 0 || bestSize+16 >= n*w {
+		return
+	}
+	b := uint(bestB)
+	esc := uint64(1)<<b - 1
+	p := &e.alt
+	p.reset()
+	count := 0
+	for _, x := range u {
+		count += b2i(x >= esc)
+	}
+	p.raw = binary.AppendUvarint(p.raw, uint64(b))
+	p.raw = binary.AppendVarint(p.raw, base)
+	p.raw = binary.AppendUvarint(p.raw, uint64(count))
+	p.raw = binary.AppendUvarint(p.raw, uint64(w))
+	p.endHint(0)
+	p.raw = appendPackedBits(p.raw, u, b)
+	p.raw = append(p.raw, make([]byte, 7)...)
+	p.endHint(0)
+	if count > 0 {
+		seen := 0
+		for i, x := range u {
+			if i%packBlock == 0 {
+				if count > 0xFFFF {
+					p.raw = binary.LittleEndian.AppendUint32(p.raw, uint32(seen))
+				} else {
+					p.raw = binary.LittleEndian.AppendUint16(p.raw, uint16(seen))
+				}
+			}
+			seen += b2i(x >= esc)
+		}
+	}
+	p.endHint(0)
+	for i, x := range u {
+		if x >= esc {
+			p.raw = append(p.raw, byte(i%packBlock))
+		}
+	}
+	var tmp [8]byte
+	for _, x := range u {
+		if x >= esc {
+			binary.LittleEndian.PutUint64(tmp[:], x)
+			p.raw = append(p.raw, tmp[:w]...)
+		}
+	}
+	p.endHint(0)
+	e.altOK = true
+}
+
+// appendPackedBits appends every u[i] in b (1..56) bits, packed LSB
+// first, 2^b-1 (the escape) for those that do not fit in less:
+// packedLen(len(u), b) bytes.
+func appendPackedBits(dst []byte, u []uint64, b uint) []byte {
+	mask := uint64(1)<<b - 1
+	var acc uint64
+	var nb uint // bits in acc
+	for _, x := range u {
+		x = min(x, mask)
+		acc |= x << nb
+		nb += b
+		if nb >= 64 {
+			dst = binary.LittleEndian.AppendUint64(dst, acc)
+			nb -= 64
+			acc = x >> (b - nb) // the bits that did not fit (0 when nb is 0)
+		}
+	}
+	for ; nb > 0; nb -= min(nb, 8) {
+		dst = append(dst, byte(acc))
+		acc >>= 8
+	}
+	return dst
 }
 
 // appendPlanes writes byte planes 0..w-1 of u, one part each.

@@ -2,11 +2,13 @@ package tablestore
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/stretchr/testify/require"
@@ -24,6 +26,9 @@ func FuzzDecodeParts(f *testing.F) {
 	f.Add(uint8(TypeTraceID), encRaw, append([]byte{1, 32}, make([]byte, 32)...), 2)
 	f.Add(uint8(TypeBool), encBitmap, []byte{1, 1, 5}, 3)
 	f.Add(uint8(TypeFloat64), encConst, append([]byte{1, 8}, make([]byte, 8)...), 1)
+	// encPacked: rows 1, 20 (an escape of 4 bits: exception at offset 1), 3
+	// (typ-1: the target reads the type as typ%TypeSpanID + 1).
+	f.Add(uint8(TypeInt64)-1, encPacked, []byte{4, 4, 9, 2, 4, 0, 1, 1, 0xf1, 0x03, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 20}, 3)
 	f.Fuzz(func(t *testing.T, typ, enc uint8, raw []byte, n int) {
 		if n < 0 || n > 1<<16 || len(raw) == 0 {
 			return
@@ -75,11 +80,16 @@ func FuzzColumnRoundTrip(f *testing.F) {
 	f.Add([]byte("hello world, hello world"), uint8(0))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, uint8(1))
 	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, uint8(2))
+	f.Add([]byte("encPacked: log-normal-like values"), uint8(4))
 	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
 		if len(data) > 4096 {
 			return
 		}
 		n := len(data)/8 + 1
+		packed := mode&4 != 0 // enough distinct values for encPacked
+		if packed {
+			n = 300 + len(data)
+		}
 		rows := make([]row, n)
 		clk := newFakeClock()
 		base := clk.NS() - 1e9
@@ -95,6 +105,13 @@ func FuzzColumnRoundTrip(f *testing.F) {
 			r.Seq = int64(w)
 			if mode%2 == 1 {
 				r.Seq = int64(w % 3)
+			}
+			if packed { // 22 bits, 1/64 of the rows far above
+				w ^= uint64(i) * 0x9E3779B97F4A7C15
+				r.Seq = int64(w & 0x3FFFFF)
+				if w>>58 == 0 {
+					r.Seq = int64(w >> 20)
+				}
 			}
 			r.F = math.Float64frombits(w)
 			if r.F != r.F { // NaN != NaN: compare bits below instead
@@ -121,6 +138,29 @@ func FuzzColumnRoundTrip(f *testing.F) {
 		require.Equal(t, rows, scanRows(t, tb, ScanOptions{}))
 		s.Flush()
 		require.Equal(t, rows, scanRows(t, tb, ScanOptions{}))
+		// A filtered scan decodes the other columns for the kept rows only.
+		var want []row
+		for _, r := range rows {
+			if r.B {
+				want = append(want, r)
+			}
+		}
+		var got []row
+		require.NoError(t, tb.Scan(context.Background(), ScanOptions{FilterColumns: []string{"b"},
+			Filter: func(rec arrow.RecordBatch) ([]int32, error) {
+				var keep []int32
+				bs := rec.Column(0).(*array.Boolean)
+				for i := range bs.Len() {
+					if bs.Value(i) {
+						keep = append(keep, int32(i))
+					}
+				}
+				return keep, nil
+			}}, func(rec arrow.RecordBatch) error {
+			got = append(got, rowsOf(rec)...)
+			return nil
+		}))
+		require.Equal(t, want, got)
 	})
 }
 
@@ -147,7 +187,7 @@ func FuzzDecompress(f *testing.F) {
 		for _, c := range data {
 			src = append(src, c, 0, 0, 0, 0, 0, 0, c&3)
 		}
-		for _, hint := range []uint8{hintGeneral, hintHuff, hintRuns, hintPlane, hintBoth} {
+		for _, hint := range []uint8{0, hintGeneral, hintHuff, hintRuns, hintPlane, hintBoth} {
 			enc, kind := cd.compress(nil, src, hint)
 			dec, err := cd.decompress(kind, enc, len(src), nil)
 			require.NoError(t, err)

@@ -395,12 +395,15 @@ func (snap *Snapshot) materializeColdFiltered(b *batch, keepBuf *[]int32) (arrow
 	}
 	var keep []int32
 	var err error
+	kept := -1 // the column already holding only the kept rows
 	if w := snap.where; w != nil {
 		ci := snap.cols[snap.wherePos]
-		keep, err = w.keepCold(snap.cd, snap, schema.columns[ci].Type, cb.cols[ci], cb.blob, b.rows, keepBuf)
+		var arr arrow.Array
+		keep, arr, err = w.keepCold(snap.cd, snap, schema.columns[ci].Type, cb.cols[ci], cb.blob, b.rows, keepBuf)
 		if err != nil {
 			err = fmt.Errorf("tablestore: table %q column %q: %w", schema.name, schema.columns[ci].Name, err)
 		}
+		cols[snap.wherePos], kept = arr, snap.wherePos
 	} else {
 		for _, p := range snap.filterPos {
 			if cols[p] == nil {
@@ -419,7 +422,7 @@ func (snap *Snapshot) materializeColdFiltered(b *batch, keepBuf *[]int32) (arrow
 	all := len(keep) == b.rows
 	for p := range cols {
 		if cols[p] != nil {
-			if !all {
+			if !all && p != kept {
 				t := takeArray(snap.mem, cols[p], keep)
 				cols[p].Release()
 				cols[p] = t

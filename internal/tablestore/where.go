@@ -113,44 +113,69 @@ func (c *IntCompare) keepArray(arr arrow.Array, buf *[]int32) ([]int32, error) {
 	return nil, fmt.Errorf("tablestore: %s is not an integer column", c.Column)
 }
 
-// keepCold evaluates the comparison on a compressed column of n rows.
-func (c *IntCompare) keepCold(cd *codec, snap *Snapshot, typ ColumnType, cc coldCol, blob []byte, n int, buf *[]int32) ([]int32, error) {
+// keepCold evaluates the comparison on a compressed column of n rows: the
+// rows that pass and the column's values at those rows (an array of typ
+// allocated from snap.mem, nil when no row passes), so that the column is
+// decoded once.
+func (c *IntCompare) keepCold(cd *codec, snap *Snapshot, typ ColumnType, cc coldCol, blob []byte, n int, buf *[]int32) ([]int32, arrow.Array, error) {
 	if cc.enc == encIntDict || cc.enc == encConst {
 		var partsArr [4][]byte
 		var ps colParts
 		defer ps.release()
 		parts, err := cd.parts(cc, blob, partsArr[:0], &ps)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if cc.enc == encConst {
 			var v [1]int64
 			if err := decodeInt64s(v[:], encConst, parts); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			if !c.match(v[0]) {
-				return growKeep(buf, 0)[:0], nil
+			if !c.match(v[0]) || n == 0 {
+				return growKeep(buf, 0)[:0], nil, nil
 			}
 			keep := growKeep(buf, n)[:n]
 			for i := range keep {
 				keep[i] = int32(i)
 			}
-			return keep, nil
+			vb := newBuffer(snap.mem, 8*n)
+			vals := i64s(vb.Buf())[:n:n]
+			for i := range vals {
+				vals[i] = v[0]
+			}
+			return keep, makeArray(typ.ArrowType(), n, nil, vb), nil
 		}
-		return c.keepIntDict(parts, n, buf)
+		keep, err := c.keepIntDict(parts, n, buf)
+		if err != nil || len(keep) == 0 {
+			return keep, nil, err
+		}
+		arr, ok, err := decodeRows(snap.mem, typ, cc.enc, parts, n, keep)
+		if !ok && err == nil {
+			err = errCorrupt
+		}
+		return keep, arr, err
 	}
 	arr, err := cd.decodeColumn(snap.mem, typ, cc, blob, n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer arr.Release()
-	return c.keepArray(arr, buf)
+	keep, err := c.keepArray(arr, buf)
+	if err != nil || len(keep) == 0 {
+		return keep, nil, err
+	}
+	if len(keep) == n {
+		arr.Retain()
+		return keep, arr, nil
+	}
+	return keep, takeArray(snap.mem, arr, keep), nil
 }
 
 // keepIntDict selects rows by their dictionary index: the comparison is
 // made once per dictionary value.
 func (c *IntCompare) keepIntDict(parts [][]byte, n int, buf *[]int32) ([]int32, error) {
-	values, cnt, err := intDictValues(parts)
+	var values [256]int64
+	cnt, err := intDictValues(parts, &values)
 	if err != nil {
 		return nil, err
 	}
