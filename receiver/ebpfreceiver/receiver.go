@@ -197,6 +197,10 @@ func (r *tracesReceiver) loop(ctx context.Context) {
 			r.reportMetrics(ctx, now)
 		case <-flush.C:
 			r.flush(ctx)
+		case <-r.spans.nudge:
+			// Half of max_pending_spans waiting: flush now rather than
+			// drop spans before the next tick.
+			r.flush(ctx)
 		case now := <-tick.C:
 			r.mu.Lock()
 			r.tracker.Tick(now)
@@ -247,6 +251,23 @@ func (r *tracesReceiver) Shutdown(ctx context.Context) error {
 	}
 	r.tracer = nil
 	return errors.Join(errs...)
+}
+
+// TracerStats returns the socket tracer's counters (records, drops per
+// reason) of a started ebpf receiver, for benchmarks; false for anything
+// else.
+func TracerStats(r receiver.Traces) (tracer.Stats, bool) {
+	var tr *tracesReceiver
+	switch v := r.(type) {
+	case *tracesReceiver:
+		tr = v
+	case *sharedReceiver:
+		tr = v.tracesReceiver
+	}
+	if tr == nil || tr.tracer == nil {
+		return tracer.Stats{}, false
+	}
+	return tr.tracer.Stats(), true
 }
 
 // ProgramIDs returns the IDs of the BPF programs a started ebpf receiver

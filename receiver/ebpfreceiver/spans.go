@@ -24,6 +24,9 @@ import (
 
 // spanBuilder accumulates spans, grouped by process, until the next flush.
 // It is bounded: past maxPending spans, new ones are dropped and counted.
+// Half way there it asks for an early flush (nudge), so a high request rate
+// is not cut at maxPending per flush interval: only a pipeline that does
+// not keep up loses spans.
 type spanBuilder struct {
 	cfg      HTTPConfig
 	procs    *procinfo.Reader
@@ -40,6 +43,7 @@ type spanBuilder struct {
 	pending                       int
 	dropped                       uint64
 	produced                      uint64
+	nudge                         chan struct{} // receives when pending reaches max/2
 }
 
 func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spanBuilder {
@@ -48,7 +52,8 @@ func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spa
 	_, _ = crand.Read(seed[:])
 	b := &spanBuilder{cfg: cfg, procs: procs, hostName: host, max: maxPending,
 		rng: rand.NewChaCha8(seed), addrs: make(map[netip.Addr]string),
-		reqHeaderKeys: make(map[string]string), respHeaderKeys: make(map[string]string)}
+		reqHeaderKeys: make(map[string]string), respHeaderKeys: make(map[string]string),
+		nudge: make(chan struct{}, 1)}
 	b.reset()
 	return b
 }
@@ -99,6 +104,12 @@ func (b *spanBuilder) add(r *conntrack.Record) {
 	b.fillSpan(spans.AppendEmpty(), r)
 	b.pending++
 	b.produced++
+	if b.pending == max(b.max/2, 1) {
+		select {
+		case b.nudge <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (b *spanBuilder) fillResource(res pcommon.Resource, pid uint32) {

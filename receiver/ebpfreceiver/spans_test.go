@@ -83,7 +83,11 @@ func TestSpanFromClientRecord(t *testing.T) {
 
 func TestSpanBuilderBounded(t *testing.T) {
 	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 3)
+	assert.Empty(t, b.nudge)
 	for i := 0; i < 5; i++ {
+		if i == 1 {
+			assert.Len(t, b.nudge, 1, "an early flush is asked for at half of the bound")
+		}
 		feed(t, sockevent.RoleServer, fmt.Sprintf("GET /%d HTTP/1.1\r\n\r\n", i), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b.add)
 	}
 	_, n := b.take()

@@ -214,13 +214,34 @@ func (v *oursVariant) programIDs() []ebpf.ProgramID {
 	return ebpfreceiver.ProgramIDs(v.rcv)
 }
 
-func (v *oursVariant) stop() error { return v.rcv.Shutdown(context.Background()) }
+func (v *oursVariant) stop() error {
+	if v.rcv == nil {
+		return nil
+	}
+	err := v.rcv.Shutdown(context.Background())
+	v.rcv = nil
+	return err
+}
+
+// spansAfterStop stops the receiver (delivering what it still holds) and
+// returns the spans it produced.
+func (v *oursVariant) spansAfterStop() int {
+	if st, ok := ebpfreceiver.TracerStats(v.rcv); ok && st.Drops() > 0 {
+		fmt.Printf("    ours: %d of %d records dropped in the kernel (ring buffer full: data %d, open %d, close %d)\n",
+			st.Drops(), st.KernelRecords()+st.Drops(), st.DropRingbufData, st.DropRingbufOpen, st.DropRingbufClose)
+	}
+	_ = v.stop()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.spans
+}
 
 type sample struct {
 	rps      float64
 	requests float64
 	cpuPct   float64 // this process's CPU over the run, % of one core
 	bpfNs    float64 // BPF run time per request
+	spans    float64 // spans per request (2: client and server), -1 when not counted
 }
 
 // benchPort is nginx's port, unless every connection on the node is to be
@@ -263,20 +284,28 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 				return fmt.Errorf("round %d, %s: %w", r+1, v.name(), err)
 			}
 			results[v.name()] = append(results[v.name()], s)
-			fmt.Printf("  round %d %-5s %8.0f req/s  cpu %5.1f%%  bpf %6.0f ns/req\n", r+1, v.name(), s.rps, s.cpuPct, s.bpfNs)
+			fmt.Printf("  round %d %-5s %8.0f req/s  cpu %5.1f%%  bpf %6.0f ns/req", r+1, v.name(), s.rps, s.cpuPct, s.bpfNs)
+			if s.spans >= 0 {
+				fmt.Printf("  spans %.3f/req", s.spans)
+			}
+			fmt.Println()
 		}
 	}
 	none := median(results["none"], func(s sample) float64 { return s.rps })
 	floor := median(results["floor"], func(s sample) float64 { return s.rps })
 	fmt.Println()
-	fmt.Println("| variant | req/s (median) | ratio to none | ratio to floor | collector CPU % | CPU % per 1k req/s | BPF ns/request |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| variant | req/s (median) | ratio to none | ratio to floor | collector CPU % | CPU % per 1k req/s | BPF ns/request | spans/request |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, v := range variants {
 		ss := results[v.name()]
 		rps := median(ss, func(s sample) float64 { return s.rps })
 		cpu := median(ss, func(s sample) float64 { return s.cpuPct })
-		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.1f | %.2f | %.0f |\n", v.name(), rps, rps/none, rps/floor,
-			cpu, cpu/(rps/1000), median(ss, func(s sample) float64 { return s.bpfNs }))
+		spans := "–"
+		if sp := median(ss, func(s sample) float64 { return s.spans }); sp >= 0 {
+			spans = fmt.Sprintf("%.3f", sp)
+		}
+		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.1f | %.2f | %.0f | %s |\n", v.name(), rps, rps/none, rps/floor,
+			cpu, cpu/(rps/1000), median(ss, func(s sample) float64 { return s.bpfNs }), spans)
 	}
 
 	fmt.Println()
@@ -416,6 +445,12 @@ func measure(v variant, addr string, dur time.Duration, conns int) (sample, erro
 		if *progStats {
 			printProgStats(v.name(), ps0, bpfProgStats(ids), s.requests)
 		}
+	}
+	// Spans per request at saturation: 2 when both ends were captured in
+	// full (wrk's in-flight requests at the end can add a few unanswered).
+	s.spans = -1
+	if sc, ok := v.(interface{ spansAfterStop() int }); ok && s.requests > 0 {
+		s.spans = float64(sc.spansAfterStop()) / s.requests
 	}
 	return s, nil
 }

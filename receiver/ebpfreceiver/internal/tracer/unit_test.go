@@ -188,18 +188,20 @@ func monotonicNow(ts *unix.Timespec) int64 {
 }
 
 // TestNextPoll: the reader backs off while the ring stays empty, polls at
-// the normal rate while records come, and fast after a drain that found more
-// than an eighth of the ring.
+// the normal rate while few records come, and sooner when records come fast
+// enough to fill an eighth of the ring before the next poll.
 func TestNextPoll(t *testing.T) {
 	const size = 8 << 20
 	d := pollInterval
 	var got []time.Duration
 	for range 4 {
-		d = nextPoll(d, 0, size)
+		d = nextPoll(d, 0, size, time.Second)
 		got = append(got, d)
 	}
 	assert.Equal(t, []time.Duration{2 * pollInterval, maxPollInterval, maxPollInterval, maxPollInterval}, got)
-	assert.Equal(t, pollInterval, nextPoll(maxPollInterval, 100, size))
-	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, size/8+1, size))
-	assert.Equal(t, pollInterval, nextPoll(fastPollInterval, size/8, size))
+	assert.Equal(t, pollInterval, nextPoll(maxPollInterval, 100, size, 200*time.Millisecond), "100 B/200 ms")
+	// 2 MiB in 20 ms (100 MiB/s): 1 MiB takes 10 ms.
+	assert.Equal(t, 10*time.Millisecond, nextPoll(pollInterval, 2<<20, size, 20*time.Millisecond))
+	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, size, size, time.Millisecond), "never below the floor")
+	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, 10, size, 0))
 }
