@@ -22,8 +22,9 @@ type Config struct {
 	RingBufferBytes int `mapstructure:"ring_buffer_bytes"`
 	// FlushInterval: how often finished spans are handed to the pipeline.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
-	// MaxPendingSpans bounds the spans waiting for the next flush; beyond it
-	// spans are dropped and counted.
+	// MaxPendingSpans bounds the spans waiting for the next flush; once half
+	// of it wait they are flushed early, and beyond it spans are dropped
+	// and counted (the pipeline does not keep up).
 	MaxPendingSpans int `mapstructure:"max_pending_spans"`
 	// IdleTimeout: a connection without traffic for this long is forgotten;
 	// its unanswered requests become spans without a response.
