@@ -257,23 +257,24 @@ func (r *tracesReceiver) Shutdown(ctx context.Context) error {
 // reason) of a started ebpf receiver, for benchmarks; false for anything
 // else.
 func TracerStats(r receiver.Traces) (tracer.Stats, bool) {
-	var tr *tracesReceiver
-	switch v := r.(type) {
-	case *tracesReceiver:
-		tr = v
-	case *sharedReceiver:
-		tr = v.tracesReceiver
+	if tr := startedTracer(r); tr != nil {
+		return tr.Stats(), true
 	}
-	if tr == nil || tr.tracer == nil {
-		return tracer.Stats{}, false
-	}
-	return tr.tracer.Stats(), true
+	return tracer.Stats{}, false
 }
 
 // ProgramIDs returns the IDs of the BPF programs a started ebpf receiver
 // runs, so benchmarks can read their kernel.bpf_stats_enabled run times.
 // It returns nil for anything else.
 func ProgramIDs(r receiver.Traces) []ebpf.ProgramID {
+	if tr := startedTracer(r); tr != nil {
+		return tr.ProgramIDs()
+	}
+	return nil
+}
+
+// startedTracer is the socket tracer of a started ebpf receiver, or nil.
+func startedTracer(r receiver.Traces) *tracer.Tracer {
 	var tr *tracesReceiver
 	switch v := r.(type) {
 	case *tracesReceiver:
@@ -281,10 +282,10 @@ func ProgramIDs(r receiver.Traces) []ebpf.ProgramID {
 	case *sharedReceiver:
 		tr = v.tracesReceiver
 	}
-	if tr == nil || tr.tracer == nil {
+	if tr == nil {
 		return nil
 	}
-	return tr.tracer.ProgramIDs()
+	return tr.tracer
 }
 
 func (r *tracesReceiver) trackerConfig() conntrack.Config {

@@ -223,6 +223,19 @@ func (v *oursVariant) stop() error {
 	return err
 }
 
+// cpuDuring starts the receiver, lets it settle, and returns this
+// process's CPU (% of one core) while f runs. The caller stops it.
+func (v *oursVariant) cpuDuring(f func() error) (float64, error) {
+	if err := v.start(); err != nil {
+		return 0, err
+	}
+	time.Sleep(300 * time.Millisecond)
+	cpu0 := cpuTime()
+	t0 := time.Now()
+	err := f()
+	return (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds() * 100, err
+}
+
 // spansAfterStop stops the receiver (delivering what it still holds) and
 // returns the spans it produced.
 func (v *oursVariant) spansAfterStop() int {
@@ -312,15 +325,11 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 	fmt.Printf("capture ratio: sequence-numbered requests (?seq=N) from a separate loadgen process, keep-alive, fixed rate, header capture %v\n", captureHeaders)
 	if idle > 0 {
 		ours := &oursVariant{headers: captureHeaders, port: port}
-		if err := ours.start(); err != nil {
+		cpu, err := ours.cpuDuring(func() error { time.Sleep(idle); return nil })
+		_ = ours.stop()
+		if err != nil {
 			return err
 		}
-		time.Sleep(300 * time.Millisecond)
-		cpu0 := cpuTime()
-		t0 := time.Now()
-		time.Sleep(idle)
-		cpu := (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds() * 100
-		_ = ours.stop()
 		fmt.Printf("idle (receiver running, no benchmark traffic, %v): collector CPU %.2f%%\n", idle, cpu)
 	}
 	fmt.Printf("fixed rates: %d rounds of none/ours alternated per rate; CPU and latencies are medians, spans are summed\n", *latRounds)
@@ -342,14 +351,9 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 			}
 			base = append(base, b)
 			ours := &oursVariant{headers: captureHeaders, port: port}
-			if err := ours.start(); err != nil {
-				return err
-			}
-			time.Sleep(300 * time.Millisecond)
-			cpu0 := cpuTime()
-			t0 := time.Now()
-			res, err := loadgen(addr, rate, n)
-			cpus = append(cpus, (cpuTime()-cpu0).Seconds()/time.Since(t0).Seconds()*100)
+			var res loadResult
+			cpu, err := ours.cpuDuring(func() (err error) { res, err = loadgen(addr, rate, n); return err })
+			cpus = append(cpus, cpu)
 			time.Sleep(500 * time.Millisecond)
 			_ = ours.stop()
 			if err != nil {
