@@ -34,3 +34,28 @@ func FuzzAppendJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestPlain8: the word test agrees with a byte-by-byte one on every byte
+// value in every lane.
+func TestPlain8(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	for lane := range 8 {
+		for c := range 256 {
+			w := []byte("abcdefgh")
+			w[lane] = byte(c)
+			if got := plain8(le64(string(w))); got != plain(byte(c)) {
+				t.Fatalf("byte %#x in lane %d: plain8 %v", c, lane, got)
+			}
+		}
+	}
+}
+
+func BenchmarkAppendJSONString(b *testing.B) {
+	s := "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36 " +
+		strings.Repeat("x", 400)
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(s)))
+	for b.Loop() {
+		buf = appendJSONString(buf[:0], s)
+	}
+}

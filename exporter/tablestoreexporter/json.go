@@ -74,11 +74,38 @@ const hexChars = "0123456789abcdef"
 
 // appendJSONString appends s as a JSON string; each run of invalid UTF-8
 // bytes becomes one U+FFFD (as strings.ToValidUTF8 does).
+// plain8 reports whether none of the 8 bytes of w needs escaping in a JSON
+// string or is non-ASCII: each test is exact for a whole word (zero-byte
+// and less-than tricks on byte lanes; no carry reaches a lane that decides).
+func plain8(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	ctl := (w - 0x20*ones) &^ w & highs // some byte < 0x20 (or >= 0x80: caught below)
+	q := w ^ '"'*ones
+	quote := (q - ones) &^ q & highs
+	bs := w ^ '\\'*ones
+	back := (bs - ones) &^ bs & highs
+	return (ctl | quote | back | w&highs) == 0
+}
+
+// le64 is the little-endian word of s's first 8 bytes (one load).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	bad := false // the previous byte was invalid
 	for i := 0; i < len(s); {
+		// Eight plain ASCII bytes at a time (headers and bodies are
+		// mostly that): no control byte, quote, backslash or non-ASCII.
+		if i+8 <= len(s) && plain8(le64(s[i:])) {
+			bad = false
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			bad = false
