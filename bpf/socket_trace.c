@@ -91,7 +91,13 @@
 //    a poll found the ring 1/8 full, backing off to 200 ms when idle) and
 //    never waits in epoll, so a wakeup would have no one to wake; asking
 //    the ring how full it is (bpf_ringbuf_query) was a helper call per
-//    record for nothing.
+//    record for nothing. Opens and execs are different: user space reads
+//    /proc for a new connection's process and attaches TLS uprobes to a
+//    new process, and a short-lived client (curl) must not be gone by
+//    then. So they also put 8 bytes in the one-page kick ring, whose
+//    reader blocks in epoll and wakes the main reader at once; at most one
+//    kick per KICK_NS, so a connection storm costs at most 200 wakeups a
+//    second.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -440,6 +446,26 @@ static __always_inline void count(enum counter idx, u64 n)
 		c->c[idx] += n;
 }
 
+// One page; its records only wake user space (see "Wakeups").
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} kick_ring SEC(".maps");
+
+#define KICK_NS 5000000ULL
+volatile u64 last_kick = 0; // ktime of the last kick (racy updates are fine)
+
+// kick wakes user space's reader now, unless it was kicked less than
+// KICK_NS ago (it is then about to drain anyway).
+static __always_inline void kick(u64 now)
+{
+	if (now - last_kick < KICK_NS)
+		return;
+	last_kick = now;
+	u64 one = 1;
+	bpf_ringbuf_output(&kick_ring, &one, sizeof(one), 0);
+}
+
 // rb_flags: see "Wakeups" above.
 static __always_inline u64 rb_flags(void)
 {
@@ -551,6 +577,7 @@ static __always_inline bool emit_open(struct sock *sk, u32 tgid, s32 fd, u64 gen
 	e->_pad = 0;
 	bpf_ringbuf_submit(e, rb_flags());
 	count(CNT_OPEN_EVENTS, 1);
+	kick(ts);
 	return true;
 }
 
@@ -1487,8 +1514,10 @@ int sched_process_exec(void *ctx)
 	e->fd = -1;
 	e->size = 0;
 	e->gen = 0;
-	e->ts = bpf_ktime_get_ns();
+	u64 now = bpf_ktime_get_ns();
+	e->ts = now;
 	bpf_ringbuf_submit(e, rb_flags());
 	count(CNT_EXEC_EVENTS, 1);
+	kick(now);
 	return 0;
 }

@@ -147,6 +147,7 @@ const (
 	socketTraceMapEvents            = "events"
 	socketTraceMapExcludePids       = "exclude_pids"
 	socketTraceMapIncludePids       = "include_pids"
+	socketTraceMapKickRing          = "kick_ring"
 	socketTraceMapMuted             = "muted"
 	socketTraceMapScratchMap        = "scratch_map"
 	socketTraceMapTlsCalls          = "tls_calls"
@@ -181,6 +182,7 @@ const (
 	socketTraceVarCounterMax        = "counter_max"
 	socketTraceVarFilterExclude     = "filter_exclude"
 	socketTraceVarFilterInclude     = "filter_include"
+	socketTraceVarLastKick          = "last_kick"
 	socketTraceVarMaxChunk          = "max_chunk"
 	socketTraceVarSelfTgid          = "self_tgid"
 	socketTraceVarTlsEpoch          = "tls_epoch"
@@ -264,6 +266,7 @@ type socketTraceMapSpecs struct {
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	ExcludePids   *ebpf.MapSpec `ebpf:"exclude_pids"`
 	IncludePids   *ebpf.MapSpec `ebpf:"include_pids"`
+	KickRing      *ebpf.MapSpec `ebpf:"kick_ring"`
 	Muted         *ebpf.MapSpec `ebpf:"muted"`
 	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
 	TlsCalls      *ebpf.MapSpec `ebpf:"tls_calls"`
@@ -279,6 +282,7 @@ type socketTraceVariableSpecs struct {
 	CounterMax    *ebpf.VariableSpec `ebpf:"counter_max"`
 	FilterExclude *ebpf.VariableSpec `ebpf:"filter_exclude"`
 	FilterInclude *ebpf.VariableSpec `ebpf:"filter_include"`
+	LastKick      *ebpf.VariableSpec `ebpf:"last_kick"`
 	MaxChunk      *ebpf.VariableSpec `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.VariableSpec `ebpf:"self_tgid"`
 	TlsEpoch      *ebpf.VariableSpec `ebpf:"tls_epoch"`
@@ -309,6 +313,7 @@ type socketTraceMaps struct {
 	Events        *ebpf.Map `ebpf:"events"`
 	ExcludePids   *ebpf.Map `ebpf:"exclude_pids"`
 	IncludePids   *ebpf.Map `ebpf:"include_pids"`
+	KickRing      *ebpf.Map `ebpf:"kick_ring"`
 	Muted         *ebpf.Map `ebpf:"muted"`
 	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
 	TlsCalls      *ebpf.Map `ebpf:"tls_calls"`
@@ -324,6 +329,7 @@ func (m *socketTraceMaps) Close() error {
 		m.Events,
 		m.ExcludePids,
 		m.IncludePids,
+		m.KickRing,
 		m.Muted,
 		m.ScratchMap,
 		m.TlsCalls,
@@ -340,6 +346,7 @@ type socketTraceVariables struct {
 	CounterMax    *ebpf.Variable `ebpf:"counter_max"`
 	FilterExclude *ebpf.Variable `ebpf:"filter_exclude"`
 	FilterInclude *ebpf.Variable `ebpf:"filter_include"`
+	LastKick      *ebpf.Variable `ebpf:"last_kick"`
 	MaxChunk      *ebpf.Variable `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.Variable `ebpf:"self_tgid"`
 	TlsEpoch      *ebpf.Variable `ebpf:"tls_epoch"`

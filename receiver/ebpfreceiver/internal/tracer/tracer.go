@@ -223,6 +223,10 @@ type Stats struct {
 	// Muted connections (see Mute).
 	Muted      uint64 // connections Mute was asked for
 	MutedBytes uint64 // Size of Data records BPF sent without payload, muted
+
+	// Kicks counts the immediate wakeups of the reader by an Open or exec
+	// (at most one per 5 ms; see "Wakeups" in bpf/socket_trace.c).
+	Kicks uint64
 }
 
 // KernelRecords is the number of records BPF wrote to the ring; once the
@@ -252,6 +256,8 @@ type Tracer struct {
 	closed  bool
 	links   []link.Link
 	reader  *ringbuf.Reader
+	kicker  *ringbuf.Reader // the kick ring: wakes run at once (Opens, execs)
+	kicked  chan struct{}   // closed when the kick goroutine is done
 
 	// mu guards coll, progs, progIDs and lastKernel; held only briefly,
 	// so the Handler may call Stats, Programs and ProgramIDs.
@@ -268,7 +274,7 @@ type Tracer struct {
 
 	// user-space counters (written by the reader goroutine)
 	nRecords, nEvents, nOpen, nData, nClose, nDataBytes, nPayload, nMalformed, nExitClosed atomic.Uint64
-	nTLSData, nMuted                                                                       atomic.Uint64
+	nTLSData, nMuted, nKicks                                                               atomic.Uint64
 
 	hook atomic.Pointer[ProcessHook] // see SetProcessHook
 
@@ -350,12 +356,18 @@ func (t *Tracer) Start() (err error) {
 	if err != nil {
 		return fmt.Errorf("socket tracer: opening the ring buffer reader: %w", err)
 	}
+	t.kicker, err = ringbuf.NewReader(coll.Maps[socketTraceMapKickRing])
+	if err != nil {
+		return fmt.Errorf("socket tracer: opening the kick ring reader: %w", err)
+	}
 	t.connsMap = coll.Maps[socketTraceMapConns]
 	t.mutedMap = coll.Maps[socketTraceMapMuted]
 	t.clockOffset = monoToUnixOffset()
 	t.done = make(chan struct{})
 	t.wake = make(chan struct{}, 1)
+	t.kicked = make(chan struct{})
 	go t.run()
+	go t.kicks()
 	t.logger.Info("socket tracer started",
 		zap.Int("programs_attached", len(t.links)),
 		zap.Uint32("max_chunk_bytes", t.cfg.MaxChunkBytes),
@@ -563,6 +575,7 @@ func (t *Tracer) Stats() Stats {
 	s.DropRingbufExec = c[socketTraceCounterCNT_DROP_RB_EXEC]
 	s.MutedBytes = c[socketTraceCounterCNT_MUTED_BYTES]
 	s.Muted = t.nMuted.Load()
+	s.Kicks = t.nKicks.Load()
 	s.TLSDataEvents = t.nTLSData.Load()
 	return s
 }
@@ -609,6 +622,13 @@ func (t *Tracer) teardown() error {
 		errs = append(errs, fmt.Errorf("detaching: %w", err))
 	}
 	t.links = nil
+	if t.kicker != nil {
+		_ = t.kicker.Close() // unblocks kicks
+		if t.kicked != nil {
+			<-t.kicked
+		}
+		t.kicker = nil
+	}
 	if t.reader != nil {
 		if t.done != nil {
 			// Deliver what is still in the ring, then stop.
@@ -693,6 +713,30 @@ func (t *Tracer) run() {
 		select {
 		case <-timer.C:
 		case <-t.wake:
+		}
+	}
+}
+
+// kicks waits on the kick ring (see "Wakeups" in bpf/socket_trace.c) and
+// wakes run for every record: a new connection or process is looked at in
+// /proc and for TLS libraries while it still exists. One blocking read that
+// lasts until the next Open or exec, not a poll: it costs nothing idle.
+func (t *Tracer) kicks() {
+	defer close(t.kicked)
+	var rec ringbuf.Record
+	for {
+		if err := t.kicker.ReadInto(&rec); err != nil {
+			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			t.logger.Debug("socket tracer: reading the kick ring", zap.Error(err))
+			time.Sleep(pollInterval)
+			continue
+		}
+		t.nKicks.Add(1)
+		select {
+		case t.wake <- struct{}{}:
+		default:
 		}
 	}
 }
