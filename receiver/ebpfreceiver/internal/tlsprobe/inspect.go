@@ -15,7 +15,9 @@
 // tracer's sched_process_exec records, see tracer.ProcessHook) and by a
 // periodic rescan (libraries loaded with dlopen). Probes are attached once
 // per file (uprobes act on the inode, in every process that maps it) and
-// detached when no process maps the file anymore. A file that cannot be
+// detached when no process maps the file anymore, as a full rescan
+// confirms (exec and exit records alone could detach a file a process
+// still uses, not looked at again yet). A file that cannot be
 // probed is logged once, with the reason; nothing here is fatal.
 package tlsprobe
 

@@ -59,6 +59,10 @@ type binary struct {
 	links  []link.Link
 	err    error // attach failed or untraceable
 	pids   map[uint32]struct{}
+	// emptyAt is 1 + Manager.scanGen when pids became empty (0 while it
+	// has users): the file is detached by the first full scan that starts
+	// after that and finds no user either (see unuse).
+	emptyAt uint64
 }
 
 // BinaryStatus describes a file the Manager probes or could not probe.
@@ -87,12 +91,13 @@ type Manager struct {
 	started  bool
 	closed   bool
 
-	execs chan uint32
-	exits chan uint32
-	stop  chan struct{}
-	done  chan struct{}
-	scans uint64 // full scans done (for tests)
-	cond  *sync.Cond
+	execs   chan uint32
+	exits   chan uint32
+	stop    chan struct{}
+	done    chan struct{}
+	scans   uint64 // full scans done (for tests)
+	scanGen uint64 // full scans started (see binary.emptyAt)
+	cond    *sync.Cond
 }
 
 // New returns a Manager; Start begins probing.
@@ -263,6 +268,10 @@ func (m *Manager) run() {
 
 // scanAll looks at every process and detaches files no process maps.
 func (m *Manager) scanAll() {
+	m.mu.Lock()
+	m.scanGen++
+	gen := m.scanGen
+	m.mu.Unlock()
 	ents, err := os.ReadDir(m.cfg.ProcRoot)
 	if err != nil {
 		m.log.Warn("tlsprobe: cannot list processes", zap.Error(err))
@@ -289,6 +298,12 @@ func (m *Manager) scanAll() {
 		m.forget(pid)
 	}
 	m.mu.Lock()
+	// Files that had no user before this scan began and found none in it.
+	for k, b := range m.bins {
+		if len(b.pids) == 0 && b.emptyAt != 0 && b.emptyAt <= gen {
+			m.detach(k, b)
+		}
+	}
 	m.scans++
 	m.cond.Broadcast()
 	m.mu.Unlock()
@@ -371,6 +386,7 @@ func (m *Manager) scanPID(pid uint32) {
 	for _, k := range keys {
 		if b := m.bins[k]; b != nil {
 			b.pids[pid] = struct{}{}
+			b.emptyAt = 0
 		}
 	}
 	old := m.pidBins[pid]
@@ -562,9 +578,19 @@ func (m *Manager) unuse(pid uint32, k fileKey) {
 		return
 	}
 	delete(b.pids, pid)
-	if len(b.pids) > 0 {
+	if len(b.pids) > 0 || b.emptyAt != 0 {
 		return
 	}
+	// Not detached now: the bookkeeping of which process maps what lags
+	// behind exec and exit records, and detaching a file that a live
+	// process (one not looked at again yet) still uses would lose its TLS
+	// traffic until the next scan. The next full scan that finds no user
+	// detaches it.
+	b.emptyAt = m.scanGen + 1
+}
+
+// detach removes the probes of file k. Called with m.mu held.
+func (m *Manager) detach(k fileKey, b *binary) {
 	if len(b.links) > 0 {
 		m.log.Info("tlsprobe: TLS uprobes detached (no process maps the file)", zap.String("path", b.path))
 	}
