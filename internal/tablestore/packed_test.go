@@ -159,16 +159,7 @@ func TestScanPacked(t *testing.T) {
 			want = append(want, r)
 		}
 	}
-	got := collect(ScanOptions{FilterColumns: []string{"b"}, Filter: func(rec arrow.RecordBatch) ([]int32, error) {
-		var keep []int32
-		bs := rec.Column(0).(*array.Boolean)
-		for i := range bs.Len() {
-			if bs.Value(i) {
-				keep = append(keep, int32(i))
-			}
-		}
-		return keep, nil
-	}})
+	got := collect(ScanOptions{FilterColumns: []string{"b"}, Filter: keepTrueB})
 	require.Equal(t, want, got)
 	want = want[:0]
 	for _, r := range rows {
@@ -177,4 +168,17 @@ func TestScanPacked(t *testing.T) {
 		}
 	}
 	require.Equal(t, want, collect(ScanOptions{Where: &IntCompare{Column: "seq", Op: ">=", Value: 20e6}}))
+}
+
+// keepTrueB is a scan Filter over the single filter column "b" (boolean)
+// keeping the rows where it is true.
+func keepTrueB(rec arrow.RecordBatch) ([]int32, error) {
+	var keep []int32
+	bs := rec.Column(0).(*array.Boolean)
+	for i := range bs.Len() {
+		if bs.Value(i) {
+			keep = append(keep, int32(i))
+		}
+	}
+	return keep, nil
 }

@@ -10,19 +10,7 @@ import os
 import socket
 import sys
 
-
-def recv_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        b = s.recv(n - len(buf))
-        if not b:
-            raise EOFError
-        buf += b
-    return buf
-
-
-def say(*args):
-    print(*args, flush=True)
+from sockets import recv_exact, say
 
 
 def main():

@@ -147,4 +147,5 @@ def main():
     sys.stdin.readline()
 
 
-main()
+if __name__ == "__main__":
+    main()
