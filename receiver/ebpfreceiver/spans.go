@@ -38,12 +38,16 @@ type spanBuilder struct {
 	addrs map[netip.Addr]string
 	// header name → attribute key, for requests and responses
 	reqHeaderKeys, respHeaderKeys map[string]string
-	td                            ptrace.Traces
-	byPID                         map[uint32]ptrace.SpanSlice
-	pending                       int
-	dropped                       uint64
-	produced                      uint64
-	nudge                         chan struct{} // receives when pending reaches max/2
+	// span names ("METHOD route") by themselves, and the buffer they are
+	// built in (see routeName)
+	names    map[string]string
+	nameBuf  []byte
+	td       ptrace.Traces
+	byPID    map[uint32]ptrace.SpanSlice
+	pending  int
+	dropped  uint64
+	produced uint64
+	nudge    chan struct{} // receives when pending reaches max/2
 }
 
 func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spanBuilder {
@@ -53,7 +57,7 @@ func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spa
 	b := &spanBuilder{cfg: cfg, procs: procs, hostName: host, max: maxPending,
 		rng: rand.NewChaCha8(seed), addrs: make(map[netip.Addr]string),
 		reqHeaderKeys: make(map[string]string), respHeaderKeys: make(map[string]string),
-		nudge: make(chan struct{}, 1)}
+		names: make(map[string]string), nudge: make(chan struct{}, 1)}
 	b.reset()
 	return b
 }
@@ -145,14 +149,8 @@ func (b *spanBuilder) fillResource(res pcommon.Resource, pid uint32) {
 func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 	cfg := b.cfg
 	req, resp := r.Req, r.Resp
-	route := req.Route()
-	if route == "" {
-		route = req.Path
-	}
-	if route == "" {
-		route = req.Target
-	}
-	span.SetName(req.Method + " " + route)
+	name, route := b.routeName(req)
+	span.SetName(name)
 	if tid, parent, _, ok := parseTraceparent(req.Get("traceparent")); ok {
 		span.SetTraceID(tid)
 		span.SetParentSpanID(parent)
@@ -267,6 +265,46 @@ func (b *spanBuilder) fillSpan(span ptrace.Span, r *conntrack.Record) {
 		}
 	}
 }
+
+// routeName returns a request's span name, "METHOD route", and its route
+// (the path templated by http1.AppendRoute; the raw target when there is
+// no path, as for CONNECT). The name is built in a reused buffer and
+// interned: a node serves few routes, and building route and name
+// allocated twice per span. The route is a suffix of the name, and is
+// handed to the request (SetRoute) so the RED metrics reuse it.
+func (b *spanBuilder) routeName(req *http1.Message) (name, route string) {
+	buf := append(b.nameBuf[:0], req.Method...)
+	buf = append(buf, ' ')
+	n := len(buf)
+	buf, _ = http1.AppendRoute(buf, req.Path)
+	hasPath := len(buf) > n
+	if !hasPath {
+		buf = append(buf, req.Target...)
+	}
+	b.nameBuf = buf
+	name, ok := b.names[string(buf)]
+	if !ok {
+		name = string(buf)
+		if len(name) <= maxInternedName {
+			if len(b.names) >= maxNames {
+				clear(b.names)
+			}
+			b.names[name] = name
+		}
+	}
+	route = name[n:]
+	if hasPath {
+		req.SetRoute(route)
+	}
+	return name, route
+}
+
+// maxNames bounds the span-name cache; names longer than maxInternedName
+// are not kept (a path the templating missed ids in would churn it).
+const (
+	maxNames        = 4096
+	maxInternedName = 256
+)
 
 // serverEndpoint names the server side of an exchange as semconv's
 // server.address / server.port: for a client, the Host header it sent (the

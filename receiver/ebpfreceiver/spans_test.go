@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -147,4 +148,36 @@ func benchSpanBuild(b *testing.B, metrics bool) {
 			sb.take()
 		}
 	}
+}
+
+// TestRouteName checks span names and routes, that a repeated name is the
+// same string (interned), and that the RED metrics get the route the span
+// used.
+func TestRouteName(t *testing.T) {
+	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 10)
+	tests := []struct{ method, path, target, name, route string }{
+		{"GET", "/users/42/orders", "/users/42/orders?x=1", "GET /users/{id}/orders", "/users/{id}/orders"},
+		{"POST", "/index.html", "/index.html", "POST /index.html", "/index.html"},
+		{"CONNECT", "", "example.com:443", "CONNECT example.com:443", "example.com:443"},
+	}
+	for _, tc := range tests {
+		m := &http1.Message{Method: tc.method, Path: tc.path, Target: tc.target}
+		name, route := b.routeName(m)
+		assert.Equal(t, tc.name, name)
+		assert.Equal(t, tc.route, route)
+		if tc.path != "" {
+			assert.Equal(t, tc.route, m.Route())
+		}
+		again, _ := b.routeName(&http1.Message{Method: tc.method, Path: tc.path, Target: tc.target})
+		assert.Equal(t, unsafe.StringData(name), unsafe.StringData(again), "interned")
+	}
+	m := &http1.Message{Method: "GET", Path: "/users/7/orders"}
+	assert.Zero(t, testing.AllocsPerRun(50, func() { b.routeName(m) }))
+	// Names past the cache's bound are still right.
+	for i := range maxNames + 10 {
+		p := fmt.Sprintf("/p%d/x", i)
+		name, _ := b.routeName(&http1.Message{Method: "GET", Path: p})
+		require.Equal(t, "GET "+p, name)
+	}
+	assert.LessOrEqual(t, len(b.names), maxNames)
 }

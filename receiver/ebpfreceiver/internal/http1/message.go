@@ -152,6 +152,12 @@ func (m *Message) Route() string {
 	return m.route
 }
 
+// SetRoute sets what Route returns, for a caller that built the same
+// template itself (see AppendRoute) and interned it.
+func (m *Message) SetRoute(route string) {
+	m.route, m.rdone = route, true
+}
+
 // RetainedBytes is the memory held by the message's strings: head, captured
 // body prefix and trailers.
 func (m *Message) RetainedBytes() int { return len(m.raw) }

@@ -24,11 +24,26 @@ const IDPlaceholder = "{id}"
 //
 //	Route("/users/123/orders/9f86d081884c7d659a2feaa0c55ad015") == "/users/{id}/orders/{id}"
 func Route(path string) string {
+	var buf [128]byte
+	b, changed := AppendRoute(buf[:0], path)
+	if !changed {
+		if i := strings.IndexAny(path, "?#"); i >= 0 {
+			return path[:i]
+		}
+		return path
+	}
+	return string(b)
+}
+
+// AppendRoute appends Route(path) to dst and reports whether any segment
+// was templated. It lets a caller build the route (or "METHOD route") in a
+// reused buffer and intern it, so a repeated route costs no allocation.
+func AppendRoute(dst []byte, path string) ([]byte, bool) {
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
 	}
-	var sb strings.Builder
-	copied := 0 // path[:copied] is in sb
+	changed := false
+	copied := 0 // path[:copied] is in dst
 	for start := 0; start <= len(path); {
 		end := strings.IndexByte(path[start:], '/')
 		if end < 0 {
@@ -36,23 +51,16 @@ func Route(path string) string {
 		} else {
 			end += start
 		}
-		seg := path[start:end]
-		if ext, ok := templateSegment(seg); ok {
-			if sb.Len() == 0 {
-				sb.Grow(len(path))
-			}
-			sb.WriteString(path[copied:start])
-			sb.WriteString(IDPlaceholder)
-			sb.WriteString(ext)
+		if ext, ok := templateSegment(path[start:end]); ok {
+			dst = append(dst, path[copied:start]...)
+			dst = append(dst, IDPlaceholder...)
+			dst = append(dst, ext...)
 			copied = end
+			changed = true
 		}
 		start = end + 1
 	}
-	if copied == 0 {
-		return path
-	}
-	sb.WriteString(path[copied:])
-	return sb.String()
+	return append(dst, path[copied:]...), changed
 }
 
 // templateSegment reports whether seg (or its stem before a short file

@@ -1,6 +1,7 @@
 package http1
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,10 +47,20 @@ func TestRoute(t *testing.T) {
 	}
 	for _, tc := range tests {
 		assert.Equal(t, tc.want, Route(tc.in), tc.in)
+		got, changed := AppendRoute([]byte("GET "), tc.in)
+		assert.Equal(t, "GET "+tc.want, string(got), tc.in)
+		trimmed := tc.in
+		if i := strings.IndexAny(trimmed, "?#"); i >= 0 {
+			trimmed = trimmed[:i]
+		}
+		assert.Equal(t, tc.want != trimmed, changed, tc.in)
 	}
 }
 
 func TestRouteNoAllocWhenUnchanged(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { _ = Route("/api/v2/items/list") })
+	assert.Zero(t, allocs)
+	buf := make([]byte, 0, 64)
+	allocs = testing.AllocsPerRun(100, func() { buf, _ = AppendRoute(buf[:0], "/api/v2/items/42") })
 	assert.Zero(t, allocs)
 }
