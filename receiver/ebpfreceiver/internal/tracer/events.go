@@ -58,7 +58,7 @@ var le = binary.LittleEndian
 // dispatch decodes one ring record and calls the handler. raw is only valid
 // during the call.
 func (t *Tracer) dispatch(raw []byte) {
-	t.nRecords.Add(1)
+	t.pend.records++
 	if len(raw) < hdrSize {
 		t.nMalformed.Add(1)
 		return
@@ -69,6 +69,11 @@ func (t *Tracer) dispatch(raw []byte) {
 		Gen: le.Uint64(raw[offGen:]),
 	}
 	ts := int64(le.Uint64(raw[offTs:])) + t.clockOffset
+	if raw[offType] != evData {
+		// Whoever sees this Open, Close or exit also sees the counts
+		// of the Data before it.
+		t.publish()
+	}
 	switch raw[offType] {
 	case evData:
 		if len(raw) < dataHdrSize {
@@ -89,10 +94,9 @@ func (t *Tracer) dispatch(raw []byte) {
 		if d.TLS {
 			t.nTLSData.Add(1)
 		}
-		t.nEvents.Add(1)
-		t.nData.Add(1)
-		t.nDataBytes.Add(uint64(d.Size))
-		t.nPayload.Add(uint64(n))
+		t.pend.data++
+		t.pend.dataBytes += uint64(d.Size)
+		t.pend.payload += uint64(n)
 		t.h.OnData(d)
 		d.Payload = nil
 		return
@@ -143,6 +147,27 @@ func (t *Tracer) dispatch(raw []byte) {
 		return
 	}
 	t.nMalformed.Add(1)
+}
+
+// pendingCounts are the per-record counters of Data records, kept by the
+// reader goroutine and added to the Stats atomics once per drain
+// (publish): five atomic adds per record were ~2% of the collector's CPU.
+type pendingCounts struct {
+	records, data, dataBytes, payload uint64
+}
+
+// publish adds the pending counts to the Stats counters.
+func (t *Tracer) publish() {
+	p := t.pend
+	if p == (pendingCounts{}) {
+		return
+	}
+	t.pend = pendingCounts{}
+	t.nRecords.Add(p.records)
+	t.nEvents.Add(p.data)
+	t.nData.Add(p.data)
+	t.nDataBytes.Add(p.dataBytes)
+	t.nPayload.Add(p.payload)
 }
 
 // track remembers an open connection so that a process exit can close it.

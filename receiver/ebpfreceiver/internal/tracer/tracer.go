@@ -272,7 +272,7 @@ type Tracer struct {
 	started bool
 	closed  bool
 	links   []link.Link
-	reader  *ringbuf.Reader
+	reader  *ring           // the data ring, read in place by run
 	kicker  *ringbuf.Reader // the kick ring: wakes run at once (Opens, execs)
 	kicked  chan struct{}   // closed when the kick goroutine is done
 
@@ -292,6 +292,7 @@ type Tracer struct {
 	// user-space counters (written by the reader goroutine)
 	nRecords, nEvents, nOpen, nData, nClose, nDataBytes, nPayload, nMalformed, nExitClosed atomic.Uint64
 	nTLSData, nMuted, nKicks                                                               atomic.Uint64
+	pend                                                                                   pendingCounts // see publish; owned by the reader goroutine
 
 	hook atomic.Pointer[ProcessHook] // see SetProcessHook
 
@@ -369,7 +370,7 @@ func (t *Tracer) Start() (err error) {
 		return err
 	}
 
-	t.reader, err = ringbuf.NewReader(coll.Maps[socketTraceMapEvents])
+	t.reader, err = newRing(coll.Maps[socketTraceMapEvents])
 	if err != nil {
 		return fmt.Errorf("socket tracer: opening the ring buffer reader: %w", err)
 	}
@@ -657,14 +658,12 @@ func (t *Tracer) teardown() error {
 			select {
 			case <-t.done:
 			case <-time.After(2 * time.Second):
-				t.logger.Warn("socket tracer: handler did not drain the ring in 2s; closing")
+				t.logger.Warn("socket tracer: handler did not drain the ring in 2s; still waiting")
+				<-t.done // the ring is read in place: unmap it only after
 			}
 		}
-		if err := t.reader.Close(); err != nil {
+		if err := t.reader.close(); err != nil {
 			errs = append(errs, fmt.Errorf("closing ring reader: %w", err))
-		}
-		if t.done != nil {
-			<-t.done
 		}
 		t.reader = nil
 	}
@@ -709,19 +708,17 @@ func closeLinks(links []link.Link) error {
 // eighth of the ring shortens the next sleep, so bursts do not fill it.
 func (t *Tracer) run() {
 	defer close(t.done)
-	var rec ringbuf.Record
-	// A deadline in the past makes ReadInto's epoll wait return at once.
-	t.reader.SetDeadline(time.Unix(0, 1))
 	timer := time.NewTimer(pollInterval)
 	defer timer.Stop()
 	interval := pollInterval
-	size := t.reader.BufferSize()
+	size := t.reader.size()
 	last := time.Now()
 	for {
 		stopping := t.stopping.Load()
 		now := time.Now()
-		n, ok := t.drain(&rec)
-		if !ok || stopping {
+		n := t.drain()
+		t.publish()
+		if stopping {
 			return
 		}
 		interval = nextPoll(interval, n, size, now.Sub(last))
@@ -758,32 +755,29 @@ func (t *Tracer) kicks() {
 	}
 }
 
-// drain dispatches every record in the ring and returns their bytes; ok is
-// false when the reader was closed.
-func (t *Tracer) drain(rec *ringbuf.Record) (n int, ok bool) {
-	if t.reader.AvailableBytes() == 0 {
-		return 0, true
-	}
+// drain dispatches every record in the ring and returns their bytes.
+func (t *Tracer) drain() (n int) {
 	for k := 1; ; k++ {
-		err := t.reader.ReadInto(rec)
-		if err == nil {
-			t.dispatch(rec.RawSample)
-			n += len(rec.RawSample) + 8
-			if k%yieldEvery == 0 && t.reader.AvailableBytes() < yieldBelow {
-				// Let a task woken on this CPU run now rather than
-				// after the whole burst (see yieldEvery).
-				_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
-			}
-			continue
+		sample, ok, err := t.reader.next()
+		if err != nil {
+			// Only a kernel bug could get here; skip what is there
+			// rather than fail on it forever.
+			t.logger.Error("socket tracer: reading the ring buffer; skipping its contents", zap.Error(err))
+			t.nMalformed.Add(1)
+			t.reader.skipAll()
+			return n
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrFlushed) {
-			return n, true
+		if !ok {
+			return n
 		}
-		if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
-			return n, false
+		t.dispatch(sample)
+		t.reader.release(sample)
+		n += len(sample) + ringHdrSize
+		if k%yieldEvery == 0 && t.reader.available() < yieldBelow {
+			// Let a task woken on this CPU run now rather than after
+			// the whole burst (see yieldEvery).
+			_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		}
-		t.logger.Error("socket tracer: reading the ring buffer", zap.Error(err))
-		return n, true
 	}
 }
 

@@ -138,6 +138,7 @@ func TestDispatch(t *testing.T) {
 	require.Len(t, rec.closes, 1)
 	assert.Equal(t, sockevent.Close{ID: id, TimeNs: 1030, BytesSent: 5, BytesRecv: 164}, rec.closes[0])
 
+	tr.publish() // as each drain does
 	st := tr.Stats()
 	assert.Equal(t, uint64(4), st.Events)
 	assert.Equal(t, uint64(7), st.Records)
