@@ -20,8 +20,10 @@
 // that exits with connections open gets a Close for each of them.
 //
 // The Handler is called from a single goroutine, in ring-buffer order. The
-// *Data passed to OnData and its Payload are reused for the next record:
-// handlers must copy what they keep. *Open and *Close are fresh values. The
+// *Data passed to OnData is reused for the next record, and its Payload is
+// a read-only view into the ring buffer, given back to the kernel when
+// OnData returns: handlers must copy what they keep and never write to it.
+// *Open and *Close are fresh values. The
 // Handler may call Stats, Programs and ProgramIDs, never Start or Close.
 //
 // Records are delivered within about 50 ms of the syscall (sooner when the
