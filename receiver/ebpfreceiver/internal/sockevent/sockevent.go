@@ -109,8 +109,9 @@ type Close struct {
 }
 
 // Handler receives events in the order the kernel produced them for each
-// connection. Implementations must not keep Payload after returning (the
-// tracer reuses its buffers) and must not block for long.
+// connection. Implementations must not keep Payload after returning nor
+// write to it (it is a read-only view into the tracer's ring buffer, which
+// the kernel reuses) and must not block for long.
 type Handler interface {
 	OnOpen(*Open)
 	OnData(*Data)
