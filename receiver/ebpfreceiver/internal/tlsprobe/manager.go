@@ -429,9 +429,13 @@ func (m *Manager) probe(pid uint32, mp mapping) *binary {
 	if err == nil {
 		b.links, b.err = m.attach(path, t)
 	}
-	if (err != nil || b.err != nil) && !exists(proc) {
-		// The process exited while we looked: nothing to say, the next
-		// process mapping the file tries again.
+	if (err != nil || b.err != nil) && (!exists(proc) || errors.Is(err, syscall.ESRCH) || errors.Is(b.err, syscall.ESRCH)) {
+		// The process exited while we looked (ESRCH: it is a zombie,
+		// its /proc entry still there but its mappings gone): nothing
+		// to say, the next process or rescan that maps the file tries
+		// again. Recording the failure kept a live server's libssl
+		// unprobed when a short-lived client that also mapped it was
+		// looked at first.
 		_ = closeAll(b.links)
 		return nil
 	}
