@@ -89,3 +89,43 @@ func TestMute(t *testing.T) {
 	assert.EqualValues(t, 1, st.Muted)
 	assert.GreaterOrEqual(t, st.MutedBytes, uint64(total-7000))
 }
+
+// TestBurstKicks: Data alone (no new connection) kicks the reader once a
+// CPU has written kick_bytes of it, so a burst that starts while the reader
+// sleeps on a low measured rate cannot fill the ring first. With a 64 KiB
+// ring kick_bytes is 4 KiB; 20 writes of 8 KiB, 20 ms apart (kicks are
+// limited to one per 5 ms), must kick at least 10 times.
+func TestBurstKicks(t *testing.T) {
+	requireBPF(t)
+	assert.EqualValues(t, 4096, kickBytes(64<<10, 2))
+	assert.EqualValues(t, 1<<20, kickBytes(8<<20, 1))
+	assert.EqualValues(t, 512<<10, kickBytes(8<<20, 2))
+
+	tr, rec := startTracer(t, Config{RingBufferBytes: 64 << 10})
+	py := startPy(t, "testdata/burst.py")
+	cport := atoi(t, py.expect(t, "pair")[0])
+	pid := py.cmd.Process.Pid
+	var client sockevent.Open
+	require.Eventually(t, func() bool {
+		for _, o := range rec.opensOf(pid) {
+			if o.Role == sockevent.RoleClient && int(o.Local.Port()) == cport {
+				client = o
+			}
+		}
+		return client.ID.PID != 0
+	}, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(20 * time.Millisecond) // past the Opens' kick
+	before := tr.Stats().Kicks
+	py.next(t)
+	py.expect(t, "done")
+	py.expect(t, "closed")
+	rec.waitClosed(t, client.ID)
+	kicks := tr.Stats().Kicks - before
+	t.Logf("kicks during the burst: %d", kicks)
+	assert.GreaterOrEqual(t, kicks, uint64(10))
+	var sent uint64
+	for _, d := range rec.dataOf(client.ID) {
+		sent += uint64(d.Size)
+	}
+	assert.EqualValues(t, 20*8192, sent)
+}

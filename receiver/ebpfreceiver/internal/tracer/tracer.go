@@ -411,6 +411,7 @@ func (t *Tracer) configureSpec(spec *ebpf.CollectionSpec) error {
 	vars := map[string]any{
 		socketTraceVarSelfTgid:      uint32(os.Getpid()),
 		socketTraceVarMaxChunk:      t.cfg.MaxChunkBytes,
+		socketTraceVarKickBytes:     kickBytes(t.cfg.RingBufferBytes, ncpu),
 		socketTraceVarFilterInclude: boolByte(len(t.cfg.IncludePIDs) > 0),
 		socketTraceVarFilterExclude: boolByte(len(t.cfg.ExcludePIDs) > 0),
 	}
@@ -424,6 +425,15 @@ func (t *Tracer) configureSpec(spec *ebpf.CollectionSpec) error {
 		}
 	}
 	return nil
+}
+
+// kickBytes is how many bytes of Data records one CPU writes between two
+// kicks of the reader: an eighth of the ring shared by the CPUs, so the ring
+// is at most a quarter full (an eighth from the rate-based polls, an eighth
+// from bursts) when the reader wakes. At least 4 KiB, so many-CPU nodes do
+// not kick for every few records (kicks are also limited to one per 5 ms).
+func kickBytes(ringBytes, ncpu int) uint32 {
+	return uint32(max(ringBytes/8/max(ncpu, 1), 4096))
 }
 
 func (t *Tracer) fillPIDMaps(coll *ebpf.Collection) error {
