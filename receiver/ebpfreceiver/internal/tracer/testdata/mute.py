@@ -7,19 +7,13 @@ mutes the client's connection), then writes 300 chunks with write(2) and
 waits for a line, closes both ends and prints "closed".
 """
 import os
-import socket
 import sys
 
-from sockets import recv_exact, say
+from sockets import loopback_pair, recv_exact, say
 
 
 def main():
-    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lst.bind(("127.0.0.1", 0))
-    lst.listen(1)
-    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    c.connect(lst.getsockname())
-    s, _ = lst.accept()
+    c, s, _lst = loopback_pair()
     say("pair", c.getsockname()[1])
     chunk = bytes(range(100)) * 10
     for _ in range(4):

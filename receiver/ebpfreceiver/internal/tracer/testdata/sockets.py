@@ -19,6 +19,15 @@ def pair(lst):
     return c, s
 
 
+def loopback_pair():
+    """A connected TCP (client, server) on 127.0.0.1, and their listener."""
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(1)
+    c, s = pair(lst)
+    return c, s, lst
+
+
 def recv_exact(s, n):
     buf = b""
     while len(buf) < n:
