@@ -87,7 +87,7 @@
 //    instead would race with the atomic byte counters there.
 //
 //  * Wakeups: records are submitted with BPF_RB_NO_WAKEUP, always. User
-//    space polls the ring on a timer (100 ms while records come, 1 ms after
+//    space polls the ring on a timer (50 ms while records come, 1 ms after
 //    a poll found the ring 1/8 full, backing off to 200 ms when idle) and
 //    never waits in epoll, so a wakeup would have no one to wake; asking
 //    the ring how full it is (bpf_ringbuf_query) was a helper call per
@@ -97,11 +97,7 @@
 //    then. So they also put 8 bytes in the one-page kick ring, whose
 //    reader blocks in epoll and wakes the main reader at once; at most one
 //    kick per KICK_NS, so a connection storm costs at most 200 wakeups a
-//    second. A burst is different too: the poll interval comes from the
-//    rate the last drain measured, so a jump from idle to 100 MB/s would
-//    fill the ring before the next poll. Each CPU therefore also kicks
-//    after writing kick_bytes of Data (user space sets it to an eighth of
-//    the ring divided by the number of CPUs), counted in its scratch slot.
+//    second.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -130,7 +126,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 // ---- load-time constants (set by user space before loading) ----
 volatile const u32 self_tgid = 0;      // the collector itself, never traced
 volatile const u32 max_chunk = 4096;   // payload cap per record, <= MAX_CHUNK
-volatile const u32 kick_bytes = 0;     // Data bytes per CPU between kicks (0: none)
 volatile const u8 filter_include = 0;  // include_pids holds the only traced tgids
 volatile const u8 filter_exclude = 0;  // exclude_pids holds tgids not to trace
 
@@ -201,7 +196,6 @@ struct scratch {
 	struct ev_data_hdr hdr;
 	u8 payload[SCRATCH_PAYLOAD];
 	u64 iov[2 * MAX_IOV]; // struct iovec {base, len} pairs
-	u64 emitted;          // Data bytes written by this CPU since its last kick
 };
 
 // Per-CPU counters (mirrored in Stats; names via bpf2go -type counter).
@@ -414,7 +408,6 @@ struct {
 struct tls_scratch {
 	struct ev_data_hdr hdr;
 	u8 payload[PAYLOAD_MASK + 1];
-	u64 emitted; // as in struct scratch
 };
 
 struct {
@@ -684,13 +677,9 @@ fault:
 // record is dropped, so user space sees the gap.
 // emit_record writes the record at hdr (the payload follows it; len bytes
 // already in place) at stream offset pos.
-// A CPU that has written kick_bytes of Data since its last kick kicks the
-// reader (see "Wakeups"), so a burst cannot fill the ring while the reader
-// sleeps on a rate measured before the burst.
-// emitted is the CPU's count (in its scratch slot).
-static __always_inline long emit_record(struct ev_data_hdr *hdr, u64 *emitted, struct conn *c,
-					u32 tgid, s32 fd, u64 ts, u8 dir, u8 kind, u8 flags,
-					u64 pos, u32 size, u32 len)
+static __always_inline long emit_record(struct ev_data_hdr *hdr, struct conn *c, u32 tgid,
+					s32 fd, u64 ts, u8 dir, u8 kind, u8 flags, u64 pos,
+					u32 size, u32 len)
 {
 	hdr->h.type = EV_DATA;
 	hdr->h.b1 = dir;
@@ -704,15 +693,7 @@ static __always_inline long emit_record(struct ev_data_hdr *hdr, u64 *emitted, s
 	hdr->pos = pos;
 	hdr->len = len;
 	hdr->_pad = 0;
-	long err = bpf_ringbuf_output(&events, hdr, sizeof(*hdr) + len, rb_flags());
-	if (!err && kick_bytes) {
-		*emitted += sizeof(*hdr) + len;
-		if (*emitted >= kick_bytes) {
-			*emitted = 0;
-			kick(ts);
-		}
-	}
-	return err;
+	return bpf_ringbuf_output(&events, hdr, sizeof(*hdr) + len, rb_flags());
 }
 
 static __always_inline void emit_data(struct scratch *s, struct conn *c, u32 tgid, s32 fd,
@@ -732,7 +713,7 @@ static __always_inline void emit_data(struct scratch *s, struct conn *c, u32 tgi
 	len &= PAYLOAD_MASK;
 	if (len > size)
 		len = size;
-	long err = emit_record(&s->hdr, &s->emitted, c, tgid, fd, ts, dir, kind, 0, pos, size, len);
+	long err = emit_record(&s->hdr, c, tgid, fd, ts, dir, kind, 0, pos, size, len);
 	struct counters *k = counters();
 	if (!k)
 		return;
@@ -832,7 +813,7 @@ static __always_inline bool mute_batched(struct conn *c, struct args *a, u8 dir,
 		return true;
 	// Concurrent calls on the connection may interleave: then pos is
 	// approximate (user space does not parse muted connections).
-	long err = emit_record(&s->hdr, &s->emitted, c, a->tgid, a->fd, now, dir, kind, 0,
+	long err = emit_record(&s->hdr, c, a->tgid, a->fd, now, dir, kind, 0,
 			       got < end ? end - got : 0, (u32)got, 0);
 	struct counters *k = counters();
 	if (!k)
@@ -1370,7 +1351,7 @@ static __always_inline void tls_emit(struct tls_call *call, u32 tgid, u64 n)
 		count(CNT_READ_FAILED, 1);
 		len = 0;
 	}
-	long err = emit_record(&s->hdr, &s->emitted, c, tgid, fd, bpf_ktime_get_ns(), dir, K_TLS, EVF_TLS,
+	long err = emit_record(&s->hdr, c, tgid, fd, bpf_ktime_get_ns(), dir, K_TLS, EVF_TLS,
 			       pos, size, len);
 	struct counters *k = counters();
 	if (!k)

@@ -97,7 +97,6 @@ type socketTraceScratch struct {
 	Hdr     socketTraceEvDataHdr
 	Payload [65536]uint8
 	Iov     [32]uint64
-	Emitted uint64
 }
 
 type socketTraceTlsCall struct {
@@ -137,7 +136,6 @@ type socketTraceTlsScratch struct {
 	_       structs.HostLayout
 	Hdr     socketTraceEvDataHdr
 	Payload [32768]uint8
-	Emitted uint64
 }
 
 // Names of all BPF objects in the ELF.
@@ -184,7 +182,6 @@ const (
 	socketTraceVarCounterMax        = "counter_max"
 	socketTraceVarFilterExclude     = "filter_exclude"
 	socketTraceVarFilterInclude     = "filter_include"
-	socketTraceVarKickBytes         = "kick_bytes"
 	socketTraceVarLastKick          = "last_kick"
 	socketTraceVarMaxChunk          = "max_chunk"
 	socketTraceVarSelfTgid          = "self_tgid"
@@ -285,7 +282,6 @@ type socketTraceVariableSpecs struct {
 	CounterMax    *ebpf.VariableSpec `ebpf:"counter_max"`
 	FilterExclude *ebpf.VariableSpec `ebpf:"filter_exclude"`
 	FilterInclude *ebpf.VariableSpec `ebpf:"filter_include"`
-	KickBytes     *ebpf.VariableSpec `ebpf:"kick_bytes"`
 	LastKick      *ebpf.VariableSpec `ebpf:"last_kick"`
 	MaxChunk      *ebpf.VariableSpec `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.VariableSpec `ebpf:"self_tgid"`
@@ -350,7 +346,6 @@ type socketTraceVariables struct {
 	CounterMax    *ebpf.Variable `ebpf:"counter_max"`
 	FilterExclude *ebpf.Variable `ebpf:"filter_exclude"`
 	FilterInclude *ebpf.Variable `ebpf:"filter_include"`
-	KickBytes     *ebpf.Variable `ebpf:"kick_bytes"`
 	LastKick      *ebpf.Variable `ebpf:"last_kick"`
 	MaxChunk      *ebpf.Variable `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.Variable `ebpf:"self_tgid"`

@@ -26,7 +26,7 @@
 // *Open and *Close are fresh values. The
 // Handler may call Stats, Programs and ProgramIDs, never Start or Close.
 //
-// Records are delivered within about 100 ms of the syscall (sooner when the
+// Records are delivered within about 50 ms of the syscall (sooner when the
 // ring fills up, up to 200 ms when idle): the BPF side never wakes the
 // reader, which polls on a timer (see run).
 // See the design notes at the top of bpf/socket_trace.c.
@@ -90,11 +90,7 @@ const (
 	// interval doubles up to maxPollInterval (an idle node costs ~10
 	// wakeups a second, not 100), and the first record resets it. At
 	// high record rates it shortens down to fastPollInterval (nextPoll).
-	// Each wakeup has a fixed cost (timers, a thread switch, cold
-	// caches): ebpfbench measured 8-20% less collector CPU at 1k-2k
-	// requests/s with 100-150 ms than with 50 ms. Spans wait in the
-	// receiver for its flush (200 ms) anyway.
-	pollInterval = 100 * time.Millisecond
+	pollInterval = 50 * time.Millisecond
 	// yieldEvery is how many records a drain handles between two
 	// sched_yield calls. A drain handles what accumulated over up to
 	// pollInterval: at 5k HTTP requests/s (both ends traced), a few
@@ -411,7 +407,6 @@ func (t *Tracer) configureSpec(spec *ebpf.CollectionSpec) error {
 	vars := map[string]any{
 		socketTraceVarSelfTgid:      uint32(os.Getpid()),
 		socketTraceVarMaxChunk:      t.cfg.MaxChunkBytes,
-		socketTraceVarKickBytes:     kickBytes(t.cfg.RingBufferBytes, ncpu),
 		socketTraceVarFilterInclude: boolByte(len(t.cfg.IncludePIDs) > 0),
 		socketTraceVarFilterExclude: boolByte(len(t.cfg.ExcludePIDs) > 0),
 	}
@@ -425,15 +420,6 @@ func (t *Tracer) configureSpec(spec *ebpf.CollectionSpec) error {
 		}
 	}
 	return nil
-}
-
-// kickBytes is how many bytes of Data records one CPU writes between two
-// kicks of the reader: an eighth of the ring shared by the CPUs, so the ring
-// is at most a quarter full (an eighth from the rate-based polls, an eighth
-// from bursts) when the reader wakes. At least 4 KiB, so many-CPU nodes do
-// not kick for every few records (kicks are also limited to one per 5 ms).
-func kickBytes(ringBytes, ncpu int) uint32 {
-	return uint32(max(ringBytes/8/max(ncpu, 1), 4096))
 }
 
 func (t *Tracer) fillPIDMaps(coll *ebpf.Collection) error {
