@@ -124,12 +124,7 @@ func startStack(t *testing.T) *stack {
 	require.NoError(t, err)
 	require.NoError(t, tr.Start())
 	t.Cleanup(func() { _ = tr.Close() })
-	p, err := tr.TLSPrograms()
-	require.NoError(t, err)
-	m, err := New(Config{RescanInterval: time.Second}, Programs{
-		SSLWrite: p.SSLWrite, SSLRead: p.SSLRead, SSLWriteEx: p.SSLWriteEx, SSLReadEx: p.SSLReadEx,
-		SSLReturn: p.SSLReturn, GoWrite: p.GoWrite, GoRead: p.GoRead, GoReturn: p.GoReturn,
-	}, log)
+	m, err := New(Config{RescanInterval: time.Second}, programsOf(t, tr), log)
 	require.NoError(t, err)
 	tr.SetProcessHook(m)
 	m.Start()
@@ -139,6 +134,17 @@ func startStack(t *testing.T) *stack {
 	})
 	s.tr, s.m = tr, m
 	return s
+}
+
+// programsOf returns the tracer's TLS uprobe programs as a Manager takes them.
+func programsOf(t *testing.T, tr *tracer.Tracer) Programs {
+	t.Helper()
+	p, err := tr.TLSPrograms()
+	require.NoError(t, err)
+	return Programs{
+		SSLWrite: p.SSLWrite, SSLRead: p.SSLRead, SSLWriteEx: p.SSLWriteEx, SSLReadEx: p.SSLReadEx,
+		SSLReturn: p.SSLReturn, GoWrite: p.GoWrite, GoRead: p.GoRead, GoReturn: p.GoReturn,
+	}
 }
 
 // waitRecords waits until pred holds for the records of pid (0: any)

@@ -52,12 +52,7 @@ func libssl(t *testing.T, m *Manager, pid int) mapping {
 // when curl was looked at first).
 func TestProbeZombie(t *testing.T) {
 	s := startStack(t) // for the programs; its own manager is not used
-	p, err := s.tr.TLSPrograms()
-	require.NoError(t, err)
-	m, err := New(Config{}, Programs{
-		SSLWrite: p.SSLWrite, SSLRead: p.SSLRead, SSLWriteEx: p.SSLWriteEx, SSLReadEx: p.SSLReadEx,
-		SSLReturn: p.SSLReturn, GoWrite: p.GoWrite, GoRead: p.GoRead, GoReturn: p.GoReturn,
-	}, zaptest.NewLogger(t))
+	m, err := New(Config{}, programsOf(t, s.tr), zaptest.NewLogger(t))
 	require.NoError(t, err)
 	defer func() { require.NoError(t, m.Close()) }()
 
