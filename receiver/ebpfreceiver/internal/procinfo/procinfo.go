@@ -1,7 +1,8 @@
 // Package procinfo reads what the receiver needs to know about a traced
 // process from /proc: executable, command line, and the container id and pod
 // uid found in its cgroup path. Results are cached per pid and invalidated
-// when the pid is reused (a different start time).
+// when the pid is reused (a different start time), which is checked at
+// most once per Revalidate per pid.
 package procinfo
 
 import (
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Info describes one process.
@@ -34,13 +36,28 @@ type Info struct {
 // clockTicks is USER_HZ, 100 on every Linux architecture we run on.
 const clockTicks = 100
 
+// Revalidate is how long a cached Info is trusted before Get reads the
+// process's start time again to see whether its pid now belongs to another
+// process. Reading /proc/pid/stat on every Get (every new connection) was
+// half of the collector's CPU with one connection per request; a pid is
+// reused only after the kernel's pid counter wraps (pid_max new tasks).
+const Revalidate = time.Second
+
+// entry is a cached Info and when its pid was last checked (monotonic).
+type entry struct {
+	in      *Info
+	checked time.Time
+}
+
 // Reader reads and caches Info. It is safe for concurrent use.
 type Reader struct {
 	root string // "/proc" unless testing
 	max  int
 
+	now   func() time.Time // time.Now unless testing
+
 	mu    sync.Mutex
-	cache map[uint32]*Info
+	cache map[uint32]*entry
 	comms map[uint32]string // pid → kernel comm, for processes gone from /proc
 
 	btimeOnce sync.Once
@@ -72,18 +89,29 @@ func NewReader(procRoot string, maxEntries int) *Reader {
 	if maxEntries <= 0 {
 		maxEntries = 16384
 	}
-	return &Reader{root: procRoot, max: maxEntries, cache: make(map[uint32]*Info), comms: make(map[uint32]string)}
+	return &Reader{root: procRoot, max: maxEntries, now: time.Now, cache: make(map[uint32]*entry), comms: make(map[uint32]string)}
 }
 
 // Get returns the Info of pid, reading /proc on a miss or when the cached
-// entry belongs to an earlier process with the same pid. A process that
-// already exited yields a partial Info (PID only, or what was cached).
+// entry belongs to an earlier process with the same pid (looked at once per
+// Revalidate). A process that already exited yields a partial Info (PID
+// only, or what was cached).
 func (r *Reader) Get(pid uint32) *Info {
+	now := r.now()
+	r.mu.Lock()
+	if e, ok := r.cache[pid]; ok && now.Sub(e.checked) < Revalidate {
+		r.mu.Unlock()
+		return e.in
+	}
+	r.mu.Unlock()
+
 	start := r.startTime(pid)
 	r.mu.Lock()
-	if in, ok := r.cache[pid]; ok && (start == 0 || in.StartTime == start) {
+	if e, ok := r.cache[pid]; ok && (start == 0 || e.in.StartTime == start) {
+		// The same process, or gone: keep what we know.
+		e.checked = now
 		r.mu.Unlock()
-		return in
+		return e.in
 	}
 	r.mu.Unlock()
 
@@ -107,7 +135,7 @@ func (r *Reader) Get(pid uint32) *Info {
 			}
 		}
 	}
-	r.cache[pid] = in
+	r.cache[pid] = &entry{in: in, checked: now}
 	r.mu.Unlock()
 	return in
 }

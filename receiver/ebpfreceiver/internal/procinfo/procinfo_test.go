@@ -132,3 +132,52 @@ func TestNoteCommForGoneProcess(t *testing.T) {
 		t.Fatalf("comms grew to %d, max 4", len(r.comms))
 	}
 }
+
+// TestReaderRevalidate: a cached Info is served without reading /proc for
+// Revalidate; after that Get looks at the start time again, keeps the entry
+// when it is the same process (or gone), and reads the new process when the
+// pid was reused.
+func TestReaderRevalidate(t *testing.T) {
+	root := t.TempDir()
+	d := filepath.Join(root, "42")
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	proc := func(start, cmd string) {
+		for name, s := range map[string]string{
+			"stat":    "42 (" + cmd + ") S 1 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 " + start + " 0 0",
+			"cmdline": cmd + "\x00",
+			"comm":    cmd + "\n",
+		} {
+			if err := os.WriteFile(filepath.Join(d, name), []byte(s), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	now := time.Unix(1000, 0)
+	r := NewReader(root, 0)
+	r.now = func() time.Time { return now }
+
+	proc("100", "first")
+	if in := r.Get(42); in.CommandLine != "first" || in.StartTime != 100 {
+		t.Fatalf("got %+v", in)
+	}
+	// The pid is reused, but within Revalidate the cache is trusted.
+	proc("200", "second")
+	now = now.Add(Revalidate / 2)
+	if in := r.Get(42); in.CommandLine != "first" {
+		t.Fatalf("within Revalidate: got %+v, want the cached first process", in)
+	}
+	now = now.Add(Revalidate)
+	if in := r.Get(42); in.CommandLine != "second" || in.StartTime != 200 {
+		t.Fatalf("after Revalidate: got %+v, want the second process", in)
+	}
+	// Gone from /proc: what was known stays.
+	if err := os.RemoveAll(d); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * Revalidate)
+	if in := r.Get(42); in.CommandLine != "second" {
+		t.Fatalf("gone: got %+v, want the cached second process", in)
+	}
+}
