@@ -27,7 +27,8 @@ type loadResult struct {
 }
 
 // runLoadgen sends n HTTP/1.1 GET requests at a fixed rate over conns
-// keep-alive connections, each request carrying "X-Seq: <i>", and prints a
+// keep-alive connections (with -close, conns workers each opening a
+// connection per request), each request carrying "X-Seq: <i>", and prints a
 // loadResult. It runs in its own process so that the tracer (which never
 // traces the process it runs in) sees its traffic.
 func runLoadgen(args []string) error {
@@ -37,8 +38,13 @@ func runLoadgen(args []string) error {
 	rate := fs.Int("rate", 1000, "requests per second (total)")
 	n := fs.Int("n", 5000, "requests to send")
 	conns := fs.Int("conns", 8, "keep-alive connections")
+	closeEach := fs.Bool("close", false, "a new connection per request (Connection: close), not keep-alive")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	connHeader := ""
+	if *closeEach {
+		connHeader = "Connection: close\r\n"
 	}
 	var next atomic.Int64
 	var okN, errN atomic.Int64
@@ -77,7 +83,7 @@ func runLoadgen(args []string) error {
 					br = bufio.NewReaderSize(c, 64<<10)
 				}
 				t0 := time.Now()
-				_, err := fmt.Fprintf(c, "GET %s?seq=%d HTTP/1.1\r\nHost: %s\r\nX-Seq: %d\r\nUser-Agent: ebpfbench\r\n\r\n", *path, i, *addr, i)
+				_, err := fmt.Fprintf(c, "GET %s?seq=%d HTTP/1.1\r\nHost: %s\r\nX-Seq: %d\r\nUser-Agent: ebpfbench\r\n%s\r\n", *path, i, *addr, i, connHeader)
 				if err == nil {
 					err = readResponse(br)
 				}
@@ -88,6 +94,10 @@ func runLoadgen(args []string) error {
 				} else {
 					okN.Add(1)
 					lat[w] = append(lat[w], time.Since(t0))
+					if *closeEach {
+						c.Close()
+						c = nil
+					}
 				}
 				select {
 				case <-tick.C:

@@ -29,6 +29,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"go.opentelemetry.io/collector/component/componenttest"
@@ -63,6 +64,7 @@ func main() {
 	captureHeaders := flag.Bool("capture-headers", false, "capture-ratio runs with http.capture_headers on")
 	latRounds = flag.Int("rate-rounds", 3, "none/ours alternations per fixed rate (medians of CPU and latency)")
 	idle := flag.Duration("idle", 3*time.Second, "measure the receiver's CPU with no benchmark traffic for this long (0: skip)")
+	newConns = flag.Bool("new-conns", false, "fixed-rate runs open a new connection per request (Connection: close) instead of keeping them alive")
 	allTraffic := flag.Bool("all-traffic", false, "parse every connection on the node, not only the benchmark's")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -85,6 +87,9 @@ func main() {
 // progStats selects the per-program breakdown of BPF time; withMetrics
 // puts the receiver in metrics and logs pipelines too.
 var progStats, withMetrics *bool
+
+// newConns makes the fixed-rate loadgen open a connection per request.
+var newConns *bool
 
 // latRounds is how many none/ours pairs each fixed rate runs.
 var latRounds *int
@@ -334,7 +339,11 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 	}
 
 	fmt.Println()
-	fmt.Printf("capture ratio: sequence-numbered requests (?seq=N) from a separate loadgen process, keep-alive, fixed rate, header capture %v\n", captureHeaders)
+	connMode := "keep-alive"
+	if *newConns {
+		connMode = "a new connection per request"
+	}
+	fmt.Printf("capture ratio: sequence-numbered requests (?seq=N) from a separate loadgen process, %s, fixed rate, header capture %v\n", connMode, captureHeaders)
 	if idle > 0 {
 		ours := &oursVariant{headers: captureHeaders, port: port}
 		cpu, err := ours.cpuDuring(func() error { time.Sleep(idle); return nil })
@@ -415,7 +424,11 @@ func loadgen(addr string, rate, n int) (loadResult, error) {
 	if err != nil {
 		return loadResult{}, err
 	}
-	out, err := exec.Command(self, "loadgen", "-addr", addr, "-rate", strconv.Itoa(rate), "-n", strconv.Itoa(n)).Output()
+	args := []string{"loadgen", "-addr", addr, "-rate", strconv.Itoa(rate), "-n", strconv.Itoa(n)}
+	if *newConns {
+		args = append(args, "-close")
+	}
+	out, err := exec.Command(self, args...).Output()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("loadgen: %w", err)
 	}
@@ -558,8 +571,10 @@ func cpuTime() time.Duration {
 // threadCPU is the calling thread's CPU time (the caller locks its
 // goroutine to the thread between two readings).
 func threadCPU() time.Duration {
+	// RawSyscall, as the tracer's yield: a Syscall after an idle moment
+	// would wake the runtime's sysmon and charge the collector for it.
 	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	_, _, _ = unix.RawSyscall(unix.SYS_CLOCK_GETTIME, unix.CLOCK_THREAD_CPUTIME_ID, uintptr(unsafe.Pointer(&ts)), 0)
 	return time.Duration(ts.Nano())
 }
 
