@@ -118,6 +118,7 @@ func (t *Tracer) dispatch(raw []byte) {
 		t.nEvents.Add(1)
 		t.nOpen.Add(1)
 		t.h.OnOpen(o)
+		t.markKnown(id.PID)
 		return
 	case evClose:
 		if len(raw) < closeSize {
@@ -135,12 +136,14 @@ func (t *Tracer) dispatch(raw []byte) {
 		t.h.OnClose(c)
 		return
 	case evExit:
+		delete(t.known, id.PID) // the kernel side forgot it too
 		t.processExited(id.PID, ts)
 		if h := t.hook.Load(); h != nil {
 			(*h).ProcessExited(id.PID)
 		}
 		return
 	case evExec:
+		delete(t.known, id.PID) // the kernel side forgot it too
 		if h := t.hook.Load(); h != nil {
 			(*h).ProcessExec(id.PID)
 		}

@@ -148,6 +148,7 @@ const (
 	socketTraceMapExcludePids       = "exclude_pids"
 	socketTraceMapIncludePids       = "include_pids"
 	socketTraceMapKickRing          = "kick_ring"
+	socketTraceMapKnownProcs        = "known_procs"
 	socketTraceMapMuted             = "muted"
 	socketTraceMapScratchMap        = "scratch_map"
 	socketTraceMapTlsCalls          = "tls_calls"
@@ -267,6 +268,7 @@ type socketTraceMapSpecs struct {
 	ExcludePids   *ebpf.MapSpec `ebpf:"exclude_pids"`
 	IncludePids   *ebpf.MapSpec `ebpf:"include_pids"`
 	KickRing      *ebpf.MapSpec `ebpf:"kick_ring"`
+	KnownProcs    *ebpf.MapSpec `ebpf:"known_procs"`
 	Muted         *ebpf.MapSpec `ebpf:"muted"`
 	ScratchMap    *ebpf.MapSpec `ebpf:"scratch_map"`
 	TlsCalls      *ebpf.MapSpec `ebpf:"tls_calls"`
@@ -314,6 +316,7 @@ type socketTraceMaps struct {
 	ExcludePids   *ebpf.Map `ebpf:"exclude_pids"`
 	IncludePids   *ebpf.Map `ebpf:"include_pids"`
 	KickRing      *ebpf.Map `ebpf:"kick_ring"`
+	KnownProcs    *ebpf.Map `ebpf:"known_procs"`
 	Muted         *ebpf.Map `ebpf:"muted"`
 	ScratchMap    *ebpf.Map `ebpf:"scratch_map"`
 	TlsCalls      *ebpf.Map `ebpf:"tls_calls"`
@@ -330,6 +333,7 @@ func (m *socketTraceMaps) Close() error {
 		m.ExcludePids,
 		m.IncludePids,
 		m.KickRing,
+		m.KnownProcs,
 		m.Muted,
 		m.ScratchMap,
 		m.TlsCalls,

@@ -61,7 +61,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -275,7 +274,7 @@ type Tracer struct {
 	closed  bool
 	links   []link.Link
 	reader  *ring           // the data ring, read in place by run
-	kicker  *ringbuf.Reader // the kick ring: wakes run at once (Opens, execs)
+	kicker  *kickWaiter     // the kick ring: wakes run at once (Opens, execs)
 	kicked  chan struct{}   // closed when the kick goroutine is done
 
 	// mu guards coll, progs, progIDs and lastKernel; held only briefly,
@@ -303,6 +302,10 @@ type Tracer struct {
 	live     map[uint32]map[int32]uint64
 	connsMap *ebpf.Map
 	mutedMap *ebpf.Map
+	// known holds the processes put in the known_procs map (reader
+	// goroutine only): their Opens no longer kick (see markKnown).
+	known      map[uint32]struct{}
+	knownProcs *ebpf.Map
 
 	lastKernel [socketTraceCounterCNT_MAX]uint64
 
@@ -376,12 +379,14 @@ func (t *Tracer) Start() (err error) {
 	if err != nil {
 		return fmt.Errorf("socket tracer: opening the ring buffer reader: %w", err)
 	}
-	t.kicker, err = ringbuf.NewReader(coll.Maps[socketTraceMapKickRing])
+	t.kicker, err = newKickWaiter(coll.Maps[socketTraceMapKickRing])
 	if err != nil {
-		return fmt.Errorf("socket tracer: opening the kick ring reader: %w", err)
+		return fmt.Errorf("socket tracer: opening the kick ring: %w", err)
 	}
 	t.connsMap = coll.Maps[socketTraceMapConns]
 	t.mutedMap = coll.Maps[socketTraceMapMuted]
+	t.knownProcs = coll.Maps[socketTraceMapKnownProcs]
+	t.known = make(map[uint32]struct{})
 	t.clockOffset = monoToUnixOffset()
 	t.done = make(chan struct{})
 	t.wake = make(chan struct{}, 1)
@@ -643,9 +648,12 @@ func (t *Tracer) teardown() error {
 	}
 	t.links = nil
 	if t.kicker != nil {
-		_ = t.kicker.Close() // unblocks kicks
+		_ = t.kicker.interrupt() // unblocks kicks
 		if t.kicked != nil {
 			<-t.kicked
+		}
+		if err := t.kicker.close(); err != nil {
+			errs = append(errs, fmt.Errorf("unmapping the kick ring: %w", err))
 		}
 		t.kicker = nil
 	}
@@ -734,22 +742,24 @@ func (t *Tracer) run() {
 }
 
 // kicks waits on the kick ring (see "Wakeups" in bpf/socket_trace.c) and
-// wakes run for every record: a new connection or process is looked at in
-// /proc and for TLS libraries while it still exists. One blocking read that
-// lasts until the next Open or exec, not a poll: it costs nothing idle.
+// wakes run whenever records came: a new connection or process is looked
+// at in /proc and for TLS libraries while it still exists. It waits in the
+// Go poller (kickWaiter), not a poll: it costs nothing idle.
 func (t *Tracer) kicks() {
 	defer close(t.kicked)
-	var rec ringbuf.Record
 	for {
-		if err := t.kicker.ReadInto(&rec); err != nil {
-			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
+		n, err := t.kicker.wait()
+		if err != nil {
+			if t.kicker.closed.Load() {
 				return
 			}
-			t.logger.Debug("socket tracer: reading the kick ring", zap.Error(err))
-			time.Sleep(pollInterval)
-			continue
+			t.logger.Error("socket tracer: reading the kick ring", zap.Error(err))
+			if n == 0 {
+				time.Sleep(pollInterval)
+				continue
+			}
 		}
-		t.nKicks.Add(1)
+		t.nKicks.Add(uint64(n))
 		select {
 		case t.wake <- struct{}{}:
 		default:
@@ -777,8 +787,12 @@ func (t *Tracer) drain() (n int) {
 		n += len(sample) + ringHdrSize
 		if k%yieldEvery == 0 && t.reader.available() < yieldBelow {
 			// Let a task woken on this CPU run now rather than after
-			// the whole burst (see yieldEvery).
-			_, _, _ = unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			// the whole burst (see yieldEvery). RawSyscall: a
+			// Syscall would tell the Go runtime that this thread may
+			// block, and the first one after the process was idle
+			// wakes sysmon and resets its poll to 20 µs (see
+			// rawSyscalls).
+			_, _, _ = unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		}
 	}
 }
@@ -801,6 +815,28 @@ func nextPoll(last time.Duration, n, size int, since time.Duration) time.Duratio
 	// size/8 bytes at n bytes per since.
 	d := time.Duration(float64(since) * float64(size/8) / float64(n))
 	return min(max(d, fastPollInterval), pollInterval)
+}
+
+// maxKnown bounds the known set (the BPF map is an LRU of that size).
+const maxKnown = 16384
+
+// markKnown tells the kernel side that the handler has seen an Open of pid
+// (and so looked at its /proc entry): its next Opens need not wake the
+// reader at once (see "Wakeups" in bpf/socket_trace.c). Once per process;
+// its exit record forgets it.
+func (t *Tracer) markKnown(pid uint32) {
+	if _, ok := t.known[pid]; ok || t.knownProcs == nil {
+		return
+	}
+	if len(t.known) >= maxKnown {
+		clear(t.known) // re-marked on their next Open
+	}
+	one := uint8(1)
+	if err := t.knownProcs.Update(&pid, &one, ebpf.UpdateAny); err != nil {
+		t.logger.Debug("socket tracer: marking a process known", zap.Error(err))
+		return
+	}
+	t.known[pid] = struct{}{}
 }
 
 // Mute tells the kernel side that nobody parses the payload of connection

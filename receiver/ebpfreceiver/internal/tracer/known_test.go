@@ -1,0 +1,43 @@
+package tracer
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestKnownProcessKicks: a process's first Open wakes the reader through
+// the kick ring; once the handler has seen it, the process is in the
+// kernel's known_procs and its next Opens (20 connections, 30 ms apart,
+// each past the kick rate limit) do not kick; its exit takes it out again.
+func TestKnownProcessKicks(t *testing.T) {
+	requireBPF(t)
+	py := startPy(t, "testdata/conns.py")
+	py.expect(t, "ready")
+	pid := uint32(py.cmd.Process.Pid)
+	tr, rec := startTracer(t, Config{IncludePIDs: []uint32{pid}})
+
+	py.next(t)
+	py.expect(t, "done")
+	require.Eventually(t, func() bool { return len(rec.opensOf(int(pid))) >= 40 }, 10*time.Second, 10*time.Millisecond,
+		"both ends of the 20 connections")
+
+	kicks := tr.Stats().Kicks
+	assert.GreaterOrEqual(t, kicks, uint64(1), "the first Open kicks")
+	// Without known_procs every connection kicked (20); a second kick can
+	// come from an Open written before user space marked the process.
+	assert.LessOrEqual(t, kicks, uint64(3), "later Opens of a known process do not kick")
+
+	var one uint8
+	require.NoError(t, tr.knownProcs.Lookup(&pid, &one), "the process is in known_procs")
+
+	py.next(t)
+	require.NoError(t, py.cmd.Wait())
+	require.Eventually(t, func() bool {
+		return errors.Is(tr.knownProcs.Lookup(&pid, &one), ebpf.ErrKeyNotExist)
+	}, 10*time.Second, 10*time.Millisecond, "its exit took it out of known_procs")
+}
