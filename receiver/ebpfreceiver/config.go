@@ -20,7 +20,8 @@ type Config struct {
 	// two, at least one page. When it is full, events are dropped and counted,
 	// never waited for.
 	RingBufferBytes int `mapstructure:"ring_buffer_bytes"`
-	// FlushInterval: how often finished spans are handed to the pipeline.
+	// FlushInterval: the longest a finished span waits before the spans
+	// waiting are handed to the pipeline (no timer runs while none wait).
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	// MaxPendingSpans bounds the spans waiting for the next flush; once half
 	// of it wait they are flushed early, and beyond it spans are dropped

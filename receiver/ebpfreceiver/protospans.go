@@ -89,8 +89,7 @@ func (p *protoSpans) add(e *protocols.Exchange) {
 		byPID[pid] = spans
 	}
 	b.fillExchangeSpan(spans.AppendEmpty(), e)
-	b.pending++
-	b.produced++
+	b.added()
 }
 
 // findResource finds the resource of pid among those of this flush.

@@ -179,8 +179,12 @@ func (r *tracesReceiver) logPrograms() {
 // loop flushes spans to the pipeline and expires idle connections.
 func (r *tracesReceiver) loop(ctx context.Context) {
 	defer r.wg.Done()
-	flush := time.NewTicker(r.cfg.FlushInterval)
+	// The flush timer runs only while spans wait: an idle receiver
+	// does not wake five times a second for nothing.
+	flush := time.NewTimer(r.cfg.FlushInterval)
+	flush.Stop()
 	defer flush.Stop()
+	var flushC <-chan time.Time // nil while the timer is stopped
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var report <-chan time.Time
@@ -195,7 +199,13 @@ func (r *tracesReceiver) loop(ctx context.Context) {
 			return
 		case now := <-report:
 			r.reportMetrics(ctx, now)
-		case <-flush.C:
+		case <-r.spans.first:
+			if flushC == nil {
+				flush.Reset(r.cfg.FlushInterval)
+				flushC = flush.C
+			}
+		case <-flushC:
+			flushC = nil
 			r.flush(ctx)
 		case <-r.spans.nudge:
 			// Half of max_pending_spans waiting: flush now rather than

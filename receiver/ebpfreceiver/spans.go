@@ -48,6 +48,7 @@ type spanBuilder struct {
 	dropped  uint64
 	produced uint64
 	nudge    chan struct{} // receives when pending reaches max/2
+	first    chan struct{} // receives when pending goes from 0 to 1
 }
 
 func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spanBuilder {
@@ -57,7 +58,7 @@ func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spa
 	b := &spanBuilder{cfg: cfg, procs: procs, hostName: host, max: maxPending,
 		rng: rand.NewChaCha8(seed), addrs: make(map[netip.Addr]string),
 		reqHeaderKeys: make(map[string]string), respHeaderKeys: make(map[string]string),
-		names: make(map[string]string), nudge: make(chan struct{}, 1)}
+		names: make(map[string]string), nudge: make(chan struct{}, 1), first: make(chan struct{}, 1)}
 	b.reset()
 	return b
 }
@@ -106,13 +107,28 @@ func (b *spanBuilder) add(r *conntrack.Record) {
 		b.byPID[pid] = spans
 	}
 	b.fillSpan(spans.AppendEmpty(), r)
+	b.added()
+}
+
+// added counts a span just added (b.mu held). The first pending span
+// starts the flush timer (first), half of maxPending asks for an early
+// flush (nudge).
+func (b *spanBuilder) added() {
 	b.pending++
 	b.produced++
+	if b.pending == 1 {
+		signal(b.first)
+	}
 	if b.pending == max(b.max/2, 1) {
-		select {
-		case b.nudge <- struct{}{}:
-		default:
-		}
+		signal(b.nudge)
+	}
+}
+
+// signal sends on a one-slot channel unless a signal already waits there.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
 	}
 }
 

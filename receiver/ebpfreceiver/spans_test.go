@@ -98,6 +98,30 @@ func TestSpanBuilderBounded(t *testing.T) {
 	assert.EqualValues(t, 2, dropped)
 }
 
+// TestSpanBuilderFirst: the first span waiting after a flush (and only it)
+// signals first, which starts the receiver's flush timer; with no span
+// waiting no timer runs.
+func TestSpanBuilderFirst(t *testing.T) {
+	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 100)
+	add := func(i int) {
+		feed(t, sockevent.RoleServer, fmt.Sprintf("GET /%d HTTP/1.1\r\n\r\n", i), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b.add)
+	}
+	assert.Empty(t, b.first)
+	add(0)
+	require.Len(t, b.first, 1, "the first pending span starts the flush timer")
+	<-b.first
+	add(1)
+	add(2)
+	assert.Empty(t, b.first, "later spans do not")
+	_, n := b.take()
+	assert.Equal(t, 3, n)
+	_, n = b.take()
+	assert.Zero(t, n)
+	assert.Empty(t, b.first)
+	add(3)
+	assert.Len(t, b.first, 1, "the first span after a flush starts it again")
+}
+
 // BenchmarkSpanBuild measures turning one record into a span (conntrack
 // parsing included), flushing every 1024 spans like the receiver does;
 // with_metrics adds what a metrics pipeline costs per request (conn_stats
