@@ -54,7 +54,7 @@ type Reader struct {
 	root string // "/proc" unless testing
 	max  int
 
-	now   func() time.Time // time.Now unless testing
+	now func() time.Time // time.Now unless testing
 
 	mu    sync.Mutex
 	cache map[uint32]*entry

@@ -273,9 +273,9 @@ type Tracer struct {
 	started bool
 	closed  bool
 	links   []link.Link
-	reader  *ring           // the data ring, read in place by run
-	kicker  *kickWaiter     // the kick ring: wakes run at once (Opens, execs)
-	kicked  chan struct{}   // closed when the kick goroutine is done
+	reader  *ring         // the data ring, read in place by run
+	kicker  *kickWaiter   // the kick ring: wakes run at once (Opens, execs)
+	kicked  chan struct{} // closed when the kick goroutine is done
 
 	// mu guards coll, progs, progIDs and lastKernel; held only briefly,
 	// so the Handler may call Stats, Programs and ProgramIDs.
