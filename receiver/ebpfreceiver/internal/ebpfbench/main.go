@@ -64,7 +64,7 @@ func main() {
 	captureHeaders := flag.Bool("capture-headers", false, "capture-ratio runs with http.capture_headers on")
 	latRounds = flag.Int("rate-rounds", 3, "none/ours alternations per fixed rate (medians of CPU and latency)")
 	idle := flag.Duration("idle", 3*time.Second, "measure the receiver's CPU with no benchmark traffic for this long (0: skip)")
-	newConns = flag.Bool("new-conns", false, "fixed-rate runs open a new connection per request (Connection: close) instead of keeping them alive")
+	newConnRates := flag.String("new-conn-rates", "1000", "fixed rates run again with a new connection per request (Connection: close); empty: skip")
 	allTraffic := flag.Bool("all-traffic", false, "parse every connection on the node, not only the benchmark's")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -77,7 +77,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ebpfbench loads eBPF programs: run it as root")
 		os.Exit(1)
 	}
-	if err := run(*rounds, *dur, *conns, *rates, *perRate, *allTraffic, *captureHeaders, *idle); err != nil {
+	if err := run(*rounds, *dur, *conns, *rates, *newConnRates, *perRate, *allTraffic, *captureHeaders, *idle); err != nil {
 		fmt.Fprintln(os.Stderr, "ebpfbench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -87,9 +87,6 @@ func main() {
 // progStats selects the per-program breakdown of BPF time; withMetrics
 // puts the receiver in metrics and logs pipelines too.
 var progStats, withMetrics *bool
-
-// newConns makes the fixed-rate loadgen open a connection per request.
-var newConns *bool
 
 // latRounds is how many none/ours pairs each fixed rate runs.
 var latRounds *int
@@ -284,7 +281,7 @@ func benchPort(addr string, all bool) uint16 {
 	return uint16(n)
 }
 
-func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Duration, allTraffic bool,
+func run(rounds int, dur time.Duration, conns int, rates, newConnRates string, perRate time.Duration, allTraffic bool,
 	captureHeaders bool, idle time.Duration) error {
 	for _, bin := range []string{"nginx", "wrk"} {
 		if _, err := exec.LookPath(bin); err != nil {
@@ -339,11 +336,6 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 	}
 
 	fmt.Println()
-	connMode := "keep-alive"
-	if *newConns {
-		connMode = "a new connection per request"
-	}
-	fmt.Printf("capture ratio: sequence-numbered requests (?seq=N) from a separate loadgen process, %s, fixed rate, header capture %v\n", connMode, captureHeaders)
 	if idle > 0 {
 		ours := &oursVariant{headers: captureHeaders, port: port}
 		cpu, err := ours.cpuDuring(func() error { time.Sleep(idle); return nil })
@@ -353,6 +345,25 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 		}
 		fmt.Printf("idle (receiver running, no benchmark traffic, %v): collector CPU %.2f%%\n", idle, cpu)
 	}
+	if err := fixedRates(addr, port, rates, perRate, captureHeaders, false); err != nil {
+		return err
+	}
+	if newConnRates != "" {
+		fmt.Println()
+		return fixedRates(addr, port, newConnRates, perRate, captureHeaders, true)
+	}
+	return nil
+}
+
+// fixedRates runs the loadgen at each of rates (comma-separated), untraced
+// and traced alternately, and prints the capture ratio, the collector's CPU
+// and the latencies; closeEach opens a connection per request.
+func fixedRates(addr string, port uint16, rates string, perRate time.Duration, captureHeaders, closeEach bool) error {
+	connMode := "keep-alive"
+	if closeEach {
+		connMode = "a new connection per request"
+	}
+	fmt.Printf("capture ratio: sequence-numbered requests (?seq=N) from a separate loadgen process, %s, fixed rate, header capture %v\n", connMode, captureHeaders)
 	fmt.Printf("fixed rates: %d rounds of none/ours alternated per rate; CPU and latencies are medians, spans are summed\n", *latRounds)
 	fmt.Println("| rate req/s | sent ok | server spans with seq | client spans with seq | server ratio | client ratio | collector CPU % | CPU % per 1k req/s | p50 µs none | p50 µs ours | p99 µs none | p99 µs ours | p99 ours/none |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -366,14 +377,14 @@ func run(rounds int, dur time.Duration, conns int, rates string, perRate time.Du
 		var cpus []float64
 		ok, srv, cli := 0, 0, 0
 		for range max(*latRounds, 1) {
-			b, err := loadgen(addr, rate, n)
+			b, err := loadgen(addr, rate, n, closeEach)
 			if err != nil {
 				return err
 			}
 			base = append(base, b)
 			ours := &oursVariant{headers: captureHeaders, port: port}
 			var res loadResult
-			cpu, err := ours.cpuDuring(func() (err error) { res, err = loadgen(addr, rate, n); return err })
+			cpu, err := ours.cpuDuring(func() (err error) { res, err = loadgen(addr, rate, n, closeEach); return err })
 			cpus = append(cpus, cpu)
 			time.Sleep(500 * time.Millisecond)
 			_ = ours.stop()
@@ -419,13 +430,13 @@ func medianOf(v []float64) float64 {
 	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
-func loadgen(addr string, rate, n int) (loadResult, error) {
+func loadgen(addr string, rate, n int, closeEach bool) (loadResult, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return loadResult{}, err
 	}
 	args := []string{"loadgen", "-addr", addr, "-rate", strconv.Itoa(rate), "-n", strconv.Itoa(n)}
-	if *newConns {
+	if closeEach {
 		args = append(args, "-close")
 	}
 	out, err := exec.Command(self, args...).Output()
