@@ -16,12 +16,7 @@ import (
 // waits again, and stops when interrupted; and that it waits in the Go
 // poller (a read deadline, which only polled files have, ends a wait).
 func TestKickWaiter(t *testing.T) {
-	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
-		t.Skip("needs root to create BPF maps and programs")
-	}
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: uint32(os.Getpagesize())})
-	require.NoError(t, err, "creating a BPF ring buffer (as root, on a kernel with BPF)")
-	defer m.Close()
+	m := onePageRing(t)
 	prog := ringProgram(t, m, 8, false)
 	packet := make([]byte, 64)
 

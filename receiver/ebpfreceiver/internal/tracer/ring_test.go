@@ -51,17 +51,25 @@ func ringProgram(t *testing.T, m *ebpf.Map, size int, discard bool) *ebpf.Progra
 	return p
 }
 
-// TestRingInPlace writes records of several sizes (and discarded ones)
-// through a real one-page ring many times over, so records wrap around its
-// end, and reads them in place: every record comes back once, in order,
-// whole, and the room given back lets the kernel write the next ones.
-func TestRingInPlace(t *testing.T) {
+// onePageRing returns a one-page BPF ring buffer map, closed by the test's
+// cleanup (it skips without root unless CI is set).
+func onePageRing(t *testing.T) *ebpf.Map {
+	t.Helper()
 	if os.Geteuid() != 0 && os.Getenv("CI") == "" {
 		t.Skip("needs root to create BPF maps and programs")
 	}
 	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.RingBuf, MaxEntries: uint32(os.Getpagesize())})
 	require.NoError(t, err, "creating a BPF ring buffer (as root, on a kernel with BPF)")
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// TestRingInPlace writes records of several sizes (and discarded ones)
+// through a real one-page ring many times over, so records wrap around its
+// end, and reads them in place: every record comes back once, in order,
+// whole, and the room given back lets the kernel write the next ones.
+func TestRingInPlace(t *testing.T) {
+	m := onePageRing(t)
 	r, err := newRing(m)
 	require.NoError(t, err)
 	defer r.close()
