@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -82,6 +83,8 @@ type Manager struct {
 	cfg   Config
 	progs Programs
 	log   *zap.Logger
+	// noQuery: the kernel has no PROCMAP_QUERY; mappings are read as text.
+	noQuery atomic.Bool
 
 	mu       sync.Mutex
 	bins     map[fileKey]*binary
@@ -323,6 +326,37 @@ func (m *Manager) mappedFiles(pid uint32) ([]mapping, error) {
 		return nil, err
 	}
 	defer f.Close()
+	if !m.noQuery.Load() {
+		out, err := queryMappedFiles(f)
+		if !errors.Is(err, errNoProcmapQuery) {
+			return out, err
+		}
+		m.noQuery.Store(true) // an older kernel: read the text from now on
+	}
+	return parseMaps(f)
+}
+
+// mapFilesName turns a maps address range ("%08lx-%08lx") into its name in
+// /proc/pid/map_files ("%lx-%lx": the kernel refuses leading zeros, which
+// non-PIE binaries such as Go's, mapped at 0x400000, have).
+func mapFilesName(rng string) string {
+	lo, hi, ok := strings.Cut(rng, "-")
+	if !ok {
+		return rng
+	}
+	trim := func(s string) string {
+		s = strings.TrimLeft(s, "0")
+		if s == "" {
+			return "0"
+		}
+		return s
+	}
+	return trim(lo) + "-" + trim(hi)
+}
+
+// parseMaps lists the files mapped with execute permission in the text of
+// /proc/pid/maps (kernels without PROCMAP_QUERY).
+func parseMaps(f *os.File) ([]mapping, error) {
 	var out []mapping
 	seen := map[fileKey]bool{}
 	sc := bufio.NewScanner(f)
@@ -348,7 +382,7 @@ func (m *Manager) mappedFiles(pid uint32) ([]mapping, error) {
 			continue
 		}
 		seen[k] = true
-		out = append(out, mapping{key: k, path: fields[5], rng: fields[0]})
+		out = append(out, mapping{key: k, path: fields[5], rng: mapFilesName(fields[0])})
 	}
 	return out, sc.Err()
 }
