@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -356,7 +357,7 @@ func mapFilesName(rng string) string {
 
 // parseMaps lists the files mapped with execute permission in the text of
 // /proc/pid/maps (kernels without PROCMAP_QUERY).
-func parseMaps(f *os.File) ([]mapping, error) {
+func parseMaps(f io.Reader) ([]mapping, error) {
 	var out []mapping
 	seen := map[fileKey]bool{}
 	sc := bufio.NewScanner(f)

@@ -61,3 +61,34 @@ func TestMapFilesName(t *testing.T) {
 	assert.Equal(t, "7f12a0000000-7f12a0021000", mapFilesName("7f12a0000000-7f12a0021000"))
 	assert.Equal(t, "0-1000", mapFilesName("00000000-00001000"))
 }
+
+// FuzzParseMaps: any text as /proc/pid/maps gives mappings with an absolute
+// path, a non-zero inode, each file once, and a map_files name without
+// leading zeros; never a panic.
+func FuzzParseMaps(f *testing.F) {
+	f.Add("00400000-00452000 r-xp 00000000 08:01 1234 /usr/bin/true\n" +
+		"7f00a0000000-7f00a0021000 r-xp 00001000 08:01 99 /usr/lib/x86_64-linux-gnu/libssl.so.3\n" +
+		"7f00a0021000-7f00a0022000 r--p 00022000 08:01 99 /usr/lib/x86_64-linux-gnu/libssl.so.3\n" +
+		"7f00b0000000-7f00b0001000 r-xp 00000000 00:00 0 [vdso]\n" +
+		"7f00c0000000-7f00c0001000 r-xp 00000000 08:01 77 /tmp/a b (deleted)\n" +
+		"7f00d0000000-7f00d0001000 r-xp 00000000 08:01 78 /opt/with space/lib.so\n")
+	f.Add("")
+	f.Add("0-0 x 0 0 1 /\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		ms, err := parseMaps(strings.NewReader(text))
+		if err != nil {
+			return // a line over the scanner's limit
+		}
+		seen := map[fileKey]bool{}
+		for _, m := range ms {
+			if !strings.HasPrefix(m.path, "/") || m.key.ino == 0 || seen[m.key] {
+				t.Fatalf("bad mapping %+v from %q", m, text)
+			}
+			seen[m.key] = true
+			lo, hi, ok := strings.Cut(m.rng, "-")
+			if ok && (len(lo) > 1 && lo[0] == '0' || len(hi) > 1 && hi[0] == '0') {
+				t.Fatalf("map_files name %q keeps leading zeros", m.rng)
+			}
+		}
+	})
+}
