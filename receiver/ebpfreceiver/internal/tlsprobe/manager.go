@@ -231,12 +231,20 @@ type pendingScan struct {
 // execRescans: when an exec'd process is looked at, relative to the exec.
 var execRescans = []time.Duration{0, 50 * time.Millisecond, 500 * time.Millisecond, 3 * time.Second}
 
+// pendingTick is how often the rescans due after execs are looked at.
+const pendingTick = 25 * time.Millisecond
+
 func (m *Manager) run() {
 	defer close(m.done)
 	rescan := time.NewTicker(m.cfg.RescanInterval)
 	defer rescan.Stop()
-	tick := time.NewTicker(25 * time.Millisecond)
+	// The rescans after an exec are looked at every pendingTick, and only
+	// while some are pending: a ticker running all the time woke the
+	// collector 40 times a second on an idle node.
+	tick := time.NewTimer(pendingTick)
+	tick.Stop()
 	defer tick.Stop()
+	var tickC <-chan time.Time // nil while no rescan is pending
 	var pending []pendingScan
 	for {
 		select {
@@ -247,9 +255,14 @@ func (m *Manager) run() {
 			m.forget(pid) // the old image's files
 			m.scanPID(pid)
 			pending = append(pending, pendingScan{pid: pid, at: now.Add(execRescans[1]), attempt: 1})
+			if tickC == nil {
+				tick.Reset(pendingTick)
+				tickC = tick.C
+			}
 		case pid := <-m.exits:
 			m.forget(pid)
-		case now := <-tick.C:
+		case now := <-tickC:
+			tickC = nil
 			kept := pending[:0]
 			for _, p := range pending {
 				if now.Before(p.at) {
@@ -264,6 +277,10 @@ func (m *Manager) run() {
 				}
 			}
 			pending = kept
+			if len(pending) > 0 {
+				tick.Reset(pendingTick)
+				tickC = tick.C
+			}
 		case <-rescan.C:
 			m.scanAll()
 		}
