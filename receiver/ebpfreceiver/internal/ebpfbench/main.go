@@ -38,10 +38,12 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/metadata"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tracer"
 )
 
@@ -66,6 +68,7 @@ func main() {
 	idle := flag.Duration("idle", 3*time.Second, "measure the receiver's CPU with no benchmark traffic for this long (0: skip)")
 	newConnRates := flag.String("new-conn-rates", "1000", "fixed rates run again with a new connection per request (Connection: close); empty: skip")
 	allTraffic := flag.Bool("all-traffic", false, "parse every connection on the node, not only the benchmark's")
+	withKernel = flag.Bool("kernel", false, "add a variant with only the socket tracer (records read and dropped, nothing parsed)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -86,7 +89,7 @@ func main() {
 
 // progStats selects the per-program breakdown of BPF time; withMetrics
 // puts the receiver in metrics and logs pipelines too.
-var progStats, withMetrics *bool
+var progStats, withMetrics, withKernel *bool
 
 // latRounds is how many none/ours pairs each fixed rate runs.
 var latRounds *int
@@ -115,6 +118,39 @@ func (v *floorVariant) start() (err error) {
 }
 func (v *floorVariant) programIDs() []ebpf.ProgramID { return v.f.ProgramIDs() }
 func (v *floorVariant) stop() error                  { return v.f.Close() }
+
+// kernelVariant runs the socket tracer alone, with a handler that drops
+// every record: the kernel side and the ring's reader, without parsing or
+// spans. Set against floor and ours, it splits our cost into the part paid
+// in the traced programs' syscalls and the part paid in user space.
+type kernelVariant struct{ t *tracer.Tracer }
+
+type dropHandler struct{}
+
+func (dropHandler) OnOpen(*sockevent.Open)   {}
+func (dropHandler) OnData(*sockevent.Data)   {}
+func (dropHandler) OnClose(*sockevent.Close) {}
+
+func (v *kernelVariant) name() string { return "kernel" }
+func (v *kernelVariant) start() (err error) {
+	v.t, err = tracer.New(tracer.Config{}, dropHandler{}, zap.NewNop())
+	if err != nil {
+		return err
+	}
+	if err = v.t.Start(); err != nil {
+		v.t = nil
+	}
+	return err
+}
+func (v *kernelVariant) programIDs() []ebpf.ProgramID { return v.t.ProgramIDs() }
+func (v *kernelVariant) stop() error {
+	if v.t == nil {
+		return nil
+	}
+	err := v.t.Close()
+	v.t = nil
+	return err
+}
 
 // oursVariant runs the real receiver with a consumer that counts spans and
 // remembers the X-Seq header values it sees.
@@ -302,6 +338,9 @@ func run(rounds int, dur time.Duration, conns int, rates, newConnRates string, p
 		fmt.Printf("ebpfbench: the receiver parses only connections on port %d (filter.include_ports); -all-traffic parses everything on the node\n", port)
 	}
 	variants := []variant{noneVariant{}, &floorVariant{}, &oursVariant{port: port}}
+	if *withKernel {
+		variants = slices.Insert(variants, 2, variant(&kernelVariant{}))
+	}
 	results := map[string][]sample{}
 	for r := 0; r < rounds; r++ {
 		for _, v := range variants {
@@ -359,6 +398,9 @@ func run(rounds int, dur time.Duration, conns int, rates, newConnRates string, p
 // and traced alternately, and prints the capture ratio, the collector's CPU
 // and the latencies; closeEach opens a connection per request.
 func fixedRates(addr string, port uint16, rates string, perRate time.Duration, captureHeaders, closeEach bool) error {
+	if strings.TrimSpace(rates) == "" {
+		return nil
+	}
 	connMode := "keep-alive"
 	if closeEach {
 		connMode = "a new connection per request"
