@@ -102,7 +102,11 @@
 //    one of its Opens (and so read its /proc entry), and the process's
 //    exit (or exec) takes it out. A server accepting 1k connections a
 //    second thus kicks once, not 200 times a second (each kick a drain of
-//    a few records, ~25% of the collector's CPU in that case).
+//    a few records, ~25% of the collector's CPU in that case). And every
+//    CPU looks at how full the ring is once per FILL_EVERY Data records it
+//    writes: past kick_fill (a quarter of the ring) it kicks too, so a
+//    burst after a quiet spell (the reader then sleeps 200 ms) wakes the
+//    reader before the ring fills.
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -133,6 +137,8 @@ volatile const u32 self_tgid = 0;      // the collector itself, never traced
 volatile const u32 max_chunk = 4096;   // payload cap per record, <= MAX_CHUNK
 volatile const u8 filter_include = 0;  // include_pids holds the only traced tgids
 volatile const u8 filter_exclude = 0;  // exclude_pids holds tgids not to trace
+volatile const u8 exec_kick = 0;       // an exec wakes user space at once (TLS probing)
+volatile const u64 kick_fill = 0;      // ring bytes waiting above which Data kicks (0: never)
 
 // ---- records (layouts mirrored in events.go, checked by a test) ----
 enum ev_type {
@@ -480,6 +486,22 @@ static __always_inline void kick(u64 now)
 	bpf_ringbuf_output(&kick_ring, &one, sizeof(one), 0);
 }
 
+// FILL_EVERY: a CPU looks at how full the ring is once per this many Data
+// records it writes (a power of two; see fill_check).
+#define FILL_EVERY 128
+
+// fill_check wakes user space when more than kick_fill bytes wait in the
+// ring, looking once per FILL_EVERY Data records written on this CPU
+// (written = the per-CPU count of them): a burst after a quiet spell, when
+// the reader sleeps its longest, must not fill the ring before the reader's
+// timer fires. One helper call per FILL_EVERY records.
+static __always_inline void fill_check(u64 written, u64 now)
+{
+	if (kick_fill && (written & (FILL_EVERY - 1)) == 0 &&
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > kick_fill)
+		kick(now);
+}
+
 // rb_flags: see "Wakeups" above.
 static __always_inline u64 rb_flags(void)
 {
@@ -742,6 +764,7 @@ static __always_inline void emit_data(struct scratch *s, struct conn *c, u32 tgi
 	k->c[CNT_PAYLOAD_BYTES] += len;
 	if (len < size && len == max_chunk)
 		k->c[CNT_CAPPED] += 1;
+	fill_check(k->c[CNT_DATA_EVENTS], ts);
 }
 
 // ---- exit side ----
@@ -1367,8 +1390,8 @@ static __always_inline void tls_emit(struct tls_call *call, u32 tgid, u64 n)
 		count(CNT_READ_FAILED, 1);
 		len = 0;
 	}
-	long err = emit_record(&s->hdr, c, tgid, fd, bpf_ktime_get_ns(), dir, K_TLS, EVF_TLS,
-			       pos, size, len);
+	u64 ts = bpf_ktime_get_ns();
+	long err = emit_record(&s->hdr, c, tgid, fd, ts, dir, K_TLS, EVF_TLS, pos, size, len);
 	struct counters *k = counters();
 	if (!k)
 		return;
@@ -1383,6 +1406,7 @@ static __always_inline void tls_emit(struct tls_call *call, u32 tgid, u64 n)
 	k->c[CNT_PAYLOAD_BYTES] += len;
 	if (len < size && len == max_chunk)
 		k->c[CNT_CAPPED] += 1;
+	fill_check(k->c[CNT_DATA_EVENTS], ts);
 }
 
 // OpenSSL / BoringSSL: SSL_read(SSL *, void *buf, int num) and SSL_write
@@ -1507,8 +1531,10 @@ int uprobe_go_tls_ret(struct pt_regs *ctx)
 	return 0;
 }
 
-// A traced process replaced its image: user space looks for TLS libraries
-// in it (attached only when TLS tracing is on).
+// A traced process replaced its image: user space forgets what it read of
+// the process in /proc (its name and command line changed, its pid and
+// start time did not) and, with TLS tracing on, looks for TLS libraries in
+// it at once (exec_kick: a short-lived process must still be there).
 SEC("tracepoint/sched/sched_process_exec")
 int sched_process_exec(void *ctx)
 {
@@ -1535,6 +1561,7 @@ int sched_process_exec(void *ctx)
 	e->ts = now;
 	bpf_ringbuf_submit(e, rb_flags());
 	count(CNT_EXEC_EVENTS, 1);
-	kick(now);
+	if (exec_kick)
+		kick(now);
 	return 0;
 }

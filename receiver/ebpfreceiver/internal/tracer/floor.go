@@ -40,7 +40,7 @@ func StartFloor(tracefs string) (*Floor, error) {
 	}
 	for _, ps := range spec.Programs {
 		group, event, ok := tracepointOf(ps.SectionName)
-		if !ok || skipProgram(ps, false) { // as the Tracer without TLS
+		if !ok || skipProgram(ps) { // as the Tracer
 			continue
 		}
 		l, err := link.Tracepoint(group, event, f.objs.FloorHit, nil)

@@ -41,3 +41,34 @@ func TestKnownProcessKicks(t *testing.T) {
 		return errors.Is(tr.knownProcs.Lookup(&pid, &one), ebpf.ErrKeyNotExist)
 	}, 10*time.Second, 10*time.Millisecond, "its exit took it out of known_procs")
 }
+
+// TestFillKicks: a burst from a known process after a quiet spell (the
+// reader then sleeps up to 200 ms, and a known process's Opens do not
+// kick) wakes the reader once a quarter of the ring is full: the kernel
+// looks at the ring's fill every FILL_EVERY Data records.
+func TestFillKicks(t *testing.T) {
+	requireBPF(t)
+	py := startPy(t, "testdata/burst.py")
+	py.expect(t, "ready")
+	pid := uint32(py.cmd.Process.Pid)
+	const ring = 4 << 20
+	tr, rec := startTracer(t, Config{IncludePIDs: []uint32{pid}, RingBufferBytes: ring})
+
+	py.next(t)
+	py.expect(t, "paired")
+	require.Eventually(t, func() bool { return len(rec.opensOf(int(pid))) >= 2 }, 10*time.Second, 10*time.Millisecond)
+	// Quiet: the reader backs off to its longest sleep.
+	time.Sleep(600 * time.Millisecond)
+	before := tr.Stats().Kicks
+
+	py.next(t)
+	py.expect(t, "done")
+	// 16 MiB of records through a 4 MiB ring.
+	require.Eventually(t, func() bool {
+		st := tr.Stats()
+		return st.KernelRecords()+st.Drops() >= 2*4096
+	}, 10*time.Second, 10*time.Millisecond, "the burst's records")
+	st := tr.Stats()
+	t.Logf("kicks during the burst: %d; records %d, dropped %d", st.Kicks-before, st.KernelRecords(), st.Drops())
+	assert.Greater(t, st.Kicks, before, "a ring a quarter full wakes the reader")
+}

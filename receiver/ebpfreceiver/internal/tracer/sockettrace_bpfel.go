@@ -181,8 +181,10 @@ const (
 	socketTraceProgUprobeSslWriteEx = "uprobe_ssl_write_ex"
 	socketTraceProgUretprobeSsl     = "uretprobe_ssl"
 	socketTraceVarCounterMax        = "counter_max"
+	socketTraceVarExecKick          = "exec_kick"
 	socketTraceVarFilterExclude     = "filter_exclude"
 	socketTraceVarFilterInclude     = "filter_include"
+	socketTraceVarKickFill          = "kick_fill"
 	socketTraceVarLastKick          = "last_kick"
 	socketTraceVarMaxChunk          = "max_chunk"
 	socketTraceVarSelfTgid          = "self_tgid"
@@ -282,8 +284,10 @@ type socketTraceMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type socketTraceVariableSpecs struct {
 	CounterMax    *ebpf.VariableSpec `ebpf:"counter_max"`
+	ExecKick      *ebpf.VariableSpec `ebpf:"exec_kick"`
 	FilterExclude *ebpf.VariableSpec `ebpf:"filter_exclude"`
 	FilterInclude *ebpf.VariableSpec `ebpf:"filter_include"`
+	KickFill      *ebpf.VariableSpec `ebpf:"kick_fill"`
 	LastKick      *ebpf.VariableSpec `ebpf:"last_kick"`
 	MaxChunk      *ebpf.VariableSpec `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.VariableSpec `ebpf:"self_tgid"`
@@ -348,8 +352,10 @@ func (m *socketTraceMaps) Close() error {
 // It can be passed to loadSocketTraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type socketTraceVariables struct {
 	CounterMax    *ebpf.Variable `ebpf:"counter_max"`
+	ExecKick      *ebpf.Variable `ebpf:"exec_kick"`
 	FilterExclude *ebpf.Variable `ebpf:"filter_exclude"`
 	FilterInclude *ebpf.Variable `ebpf:"filter_include"`
+	KickFill      *ebpf.Variable `ebpf:"kick_fill"`
 	LastKick      *ebpf.Variable `ebpf:"last_kick"`
 	MaxChunk      *ebpf.Variable `ebpf:"max_chunk"`
 	SelfTgid      *ebpf.Variable `ebpf:"self_tgid"`

@@ -7,8 +7,9 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// ProcessHook is told about traced processes that exec'd (Config.TLS) or
-// exited. It is called on the reader goroutine and must not block.
+// ProcessHook is told about traced processes that exec'd or exited, after
+// every record the process wrote before. It is called on the reader
+// goroutine and must not block.
 type ProcessHook interface {
 	ProcessExec(pid uint32)
 	ProcessExited(pid uint32)
@@ -66,11 +67,7 @@ func (t *Tracer) TLSPrograms() (TLSPrograms, error) {
 }
 
 // skipProgram tells attach which programs are not tracepoints it attaches:
-// the uprobes (tlsprobe attaches them per binary) and, without TLS, the
-// exec tracepoint.
-func skipProgram(ps *ebpf.ProgramSpec, tls bool) bool {
-	if strings.HasPrefix(ps.SectionName, "uprobe/") || strings.HasPrefix(ps.SectionName, "uretprobe/") {
-		return true
-	}
-	return !tls && ps.SectionName == "tracepoint/sched/sched_process_exec"
+// the uprobes (tlsprobe attaches them per binary).
+func skipProgram(ps *ebpf.ProgramSpec) bool {
+	return strings.HasPrefix(ps.SectionName, "uprobe/") || strings.HasPrefix(ps.SectionName, "uretprobe/")
 }

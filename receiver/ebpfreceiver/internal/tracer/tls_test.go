@@ -45,7 +45,7 @@ func TestDispatchTLSAndExec(t *testing.T) {
 }
 
 // TestSkipProgram: uprobe programs are never attached as tracepoints, the
-// exec tracepoint only with TLS.
+// exec tracepoint always is.
 func TestSkipProgram(t *testing.T) {
 	spec, err := loadSocketTrace()
 	require.NoError(t, err)
@@ -54,14 +54,12 @@ func TestSkipProgram(t *testing.T) {
 		switch {
 		case ps.Type == ebpf.Kprobe:
 			uprobes++
-			assert.True(t, skipProgram(ps, true), name)
-			assert.True(t, skipProgram(ps, false), name)
+			assert.True(t, skipProgram(ps), name)
 		case ps.SectionName == "tracepoint/sched/sched_process_exec":
 			exec++
-			assert.False(t, skipProgram(ps, true))
-			assert.True(t, skipProgram(ps, false))
+			assert.False(t, skipProgram(ps))
 		default:
-			assert.False(t, skipProgram(ps, true), name)
+			assert.False(t, skipProgram(ps), name)
 		}
 	}
 	assert.Equal(t, 8, uprobes)

@@ -36,9 +36,9 @@
 //
 // TLS: the object also holds uprobe programs for OpenSSL/BoringSSL and Go
 // crypto/tls (TLSPrograms), which the tlsprobe package attaches per binary;
-// their plaintext arrives as Data with TLS set. With Config.TLS the tracer
-// also attaches sched/sched_process_exec and reports execs and exits to a
-// ProcessHook, so that new binaries get probed.
+// their plaintext arrives as Data with TLS set. Execs and exits of traced
+// processes go to a ProcessHook (SetProcessHook): what was read of a
+// process in /proc is stale after its exec, and new binaries get probed.
 //
 // Kernel: 5.15 or newer with BTF (ring buffer, bpf_task_pt_regs,
 // bpf_get_current_task_btf, BPF atomics), x86-64 (arguments from pt_regs
@@ -127,9 +127,9 @@ type Config struct {
 	IncludePIDs []uint32
 	// TracefsPath is where tracefs is mounted (mounted there when missing).
 	TracefsPath string
-	// TLS attaches sched/sched_process_exec, so that exec'd processes are
-	// reported to the ProcessHook (see tls.go); the TLS uprobes themselves
-	// are attached by the tlsprobe package.
+	// TLS makes an exec wake the reader at once, so that the ProcessHook
+	// (see tls.go) probes the new image while the process still runs; the
+	// TLS uprobes themselves are attached by the tlsprobe package.
 	TLS bool
 }
 
@@ -235,7 +235,7 @@ type Stats struct {
 	KernelTLSDataEvents uint64 // plaintext Data written by BPF (included in KernelDataEvents)
 	TLSNoFD             uint64 // TLS calls whose socket was not known: plaintext not reported
 	TLSCipherBytes      uint64 // ciphertext bytes of TLS connections, not reported as Data
-	KernelExecEvents    uint64 // exec records written (Config.TLS)
+	KernelExecEvents    uint64 // exec records written
 	DropRingbufExec     uint64 // ring full: exec record lost
 
 	// Muted connections (see Mute).
@@ -414,6 +414,8 @@ func (t *Tracer) configureSpec(spec *ebpf.CollectionSpec) error {
 		socketTraceVarMaxChunk:      t.cfg.MaxChunkBytes,
 		socketTraceVarFilterInclude: boolByte(len(t.cfg.IncludePIDs) > 0),
 		socketTraceVarFilterExclude: boolByte(len(t.cfg.ExcludePIDs) > 0),
+		socketTraceVarExecKick:      boolByte(t.cfg.TLS),
+		socketTraceVarKickFill:      uint64(t.cfg.RingBufferBytes / 4),
 	}
 	for name, v := range vars {
 		vs, ok := spec.Variables[name]
@@ -456,7 +458,7 @@ func (t *Tracer) attach(spec *ebpf.CollectionSpec, coll *ebpf.Collection) error 
 	type tp struct{ name, group, event string }
 	var tps []tp
 	for name, ps := range spec.Programs {
-		if skipProgram(ps, t.cfg.TLS) {
+		if skipProgram(ps) {
 			// uprobes: attached per binary by tlsprobe; their IDs are
 			// listed for bpf_stats when TLS is on.
 			if t.cfg.TLS && ps.Type == ebpf.Kprobe {
