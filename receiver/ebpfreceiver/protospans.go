@@ -34,8 +34,13 @@ const (
 // registerProtocols adds the non-HTTP/1 parsers to the tracker; their
 // exchanges become spans in b.
 func registerProtocols(t *conntrack.Tracker, b *spanBuilder) {
-	emit := (&protoSpans{b: b, byPID: make(map[uint32]ptrace.SpanSlice),
-		res: make(map[uint32]ptrace.ResourceSpans)}).add
+	p := &protoSpans{b: b, byPID: make(map[uint32]ptrace.SpanSlice),
+		res: make(map[uint32]ptrace.ResourceSpans)}
+	b.onForget = append(b.onForget, func(pid uint32) {
+		delete(p.byPID, pid)
+		delete(p.res, pid)
+	})
+	emit := p.add
 	t.Register(http2.New(emit))
 	t.Register(pgsql.New(emit))
 	t.Register(mysql.New(emit))

@@ -52,6 +52,7 @@ type tracesReceiver struct {
 	muter   atomic.Pointer[tracer.Tracer] // set before the tracer starts (mute)
 	metrics *selfMetrics
 	tls     *tlsprobe.Manager // nil unless tls.enabled (tls.go)
+	hook    *procHook         // the tracer's ProcessHook (prochook.go)
 
 	// mu serialises the tracer's event delivery with periodic Tick calls on
 	// the (single-goroutine) connection tracker.
@@ -128,6 +129,8 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 		return fmt.Errorf("ebpf receiver: %w", err)
 	}
 	r.muter.Store(t)
+	r.hook = &procHook{procs: r.procs, spans: r.spans}
+	t.SetProcessHook(r.hook)
 	if err := t.Start(); err != nil {
 		_ = t.Close()
 		return fmt.Errorf("ebpf receiver: %w", err)

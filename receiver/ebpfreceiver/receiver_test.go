@@ -463,3 +463,41 @@ get(b"/users/3")
 		return s.span.Kind() == ptrace.SpanKindClient && resInt(s.res, "process.pid") == int64(py.Process.Pid)
 	})
 }
+
+// TestExecRenamesProcess: a process that made a request and then exec'd
+// another program (an entrypoint script that exec's its server) keeps its
+// pid and start time; the spans after the exec must name the new
+// executable, not what was read of the process before (TLS tracing off,
+// the default of this receiver's config).
+func TestExecRenamesProcess(t *testing.T) {
+	_, sink := startReceiver(t, nil)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	py := exec.Command("python3", "-m", "http.server", "--bind", host, "--directory", dir, port)
+	require.NoError(t, py.Start())
+	t.Cleanup(func() { _ = py.Process.Kill(); _ = py.Wait() })
+	waitListening(t, addr)
+
+	curl, err := exec.LookPath("curl")
+	require.NoError(t, err)
+	client := exec.Command("python3", "testdata/exec_client.py", host, port, curl)
+	out, err := client.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	pid := int64(client.Process.Pid)
+
+	spans := waitSpans(t, sink, 2, func(s gotSpan) bool {
+		return s.span.Kind() == ptrace.SpanKindClient && resInt(s.res, "process.pid") == pid
+	})
+	exe := map[string]string{}
+	cmd := map[string]string{}
+	for _, s := range spans {
+		v, _ := s.res.Attributes().Get("process.executable.name")
+		exe[strAttr(s.span, "url.path")] = v.Str()
+		v, _ = s.res.Attributes().Get("process.command_line")
+		cmd[strAttr(s.span, "url.path")] = v.Str()
+	}
+	assert.True(t, strings.HasPrefix(exe["/before"], "python3"), "before the exec: %q", exe["/before"])
+	assert.Equal(t, "curl", exe["/after"], "after the exec")
+	assert.Contains(t, cmd["/after"], "/after")
+}

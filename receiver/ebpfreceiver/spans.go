@@ -49,6 +49,9 @@ type spanBuilder struct {
 	produced uint64
 	nudge    chan struct{} // receives when pending reaches max/2
 	first    chan struct{} // receives when pending goes from 0 to 1
+	// onForget are called (b.mu held) by forget, for the caches of
+	// resources kept beside byPID (protoSpans).
+	onForget []func(pid uint32)
 }
 
 func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spanBuilder {
@@ -108,6 +111,18 @@ func (b *spanBuilder) add(r *conntrack.Record) {
 	}
 	b.fillSpan(spans.AppendEmpty(), r)
 	b.added()
+}
+
+// forget makes the next span of pid start a new resource: the process
+// exec'd, and the resource of its earlier spans in this flush names the
+// old executable.
+func (b *spanBuilder) forget(pid uint32) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	delete(b.byPID, pid)
+	for _, f := range b.onForget {
+		f(pid)
+	}
 }
 
 // added counts a span just added (b.mu held). The first pending span

@@ -35,7 +35,7 @@ func (r *tracesReceiver) startTLS() {
 		r.logger.Warn("ebpf receiver: TLS tracing unavailable", zap.Error(err))
 		return
 	}
-	r.tracer.SetProcessHook(m)
+	r.hook.tls.Store(m)
 	m.Start()
 	r.tls = m
 	var attached int
@@ -52,9 +52,7 @@ func (r *tracesReceiver) stopTLS() {
 	if r.tls == nil {
 		return
 	}
-	if r.tracer != nil {
-		r.tracer.SetProcessHook(nil)
-	}
+	r.hook.tls.Store(nil)
 	if err := r.tls.Close(); err != nil {
 		r.logger.Warn("ebpf receiver: detaching TLS probes", zap.Error(err))
 	}
