@@ -55,6 +55,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "workserver" {
+		if err := runWorkServer(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "workserver:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	rounds := flag.Int("rounds", 4, "rounds of none/floor/ours")
 	dur := flag.Duration("duration", 5*time.Second, "wrk duration per variant per round")
 	conns := flag.Int("conns", 16, "wrk connections")
@@ -68,6 +75,7 @@ func main() {
 	idle := flag.Duration("idle", 3*time.Second, "measure the receiver's CPU with no benchmark traffic for this long (0: skip)")
 	newConnRates := flag.String("new-conn-rates", "1000", "fixed rates run again with a new connection per request (Connection: close); empty: skip")
 	allTraffic := flag.Bool("all-traffic", false, "parse every connection on the node, not only the benchmark's")
+	work := flag.Duration("work", 100*time.Microsecond, "the fixed-rate runs go to a Go server doing this much CPU work per request (0: to nginx)")
 	withKernel = flag.Bool("kernel", false, "add a variant with only the socket tracer (records read and dropped, nothing parsed)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -80,7 +88,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "ebpfbench loads eBPF programs: run it as root")
 		os.Exit(1)
 	}
-	if err := run(*rounds, *dur, *conns, *rates, *newConnRates, *perRate, *allTraffic, *captureHeaders, *idle); err != nil {
+	if err := run(*rounds, *dur, *conns, *rates, *newConnRates, *perRate, *allTraffic, *captureHeaders, *idle, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "ebpfbench:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
@@ -318,7 +326,7 @@ func benchPort(addr string, all bool) uint16 {
 }
 
 func run(rounds int, dur time.Duration, conns int, rates, newConnRates string, perRate time.Duration, allTraffic bool,
-	captureHeaders bool, idle time.Duration) error {
+	captureHeaders bool, idle, work time.Duration) error {
 	for _, bin := range []string{"nginx", "wrk"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found: apt-get install nginx-light wrk", bin)
@@ -384,10 +392,26 @@ func run(rounds int, dur time.Duration, conns int, rates, newConnRates string, p
 		}
 		fmt.Printf("idle (receiver running, no benchmark traffic, %v): collector CPU %.2f%%\n", idle, cpu)
 	}
+	if strings.TrimSpace(rates+newConnRates) == "" {
+		return nil
+	}
+	// The fixed rates: a server doing some work per request (see
+	// workserver.go), or nginx with -work 0.
+	target := "nginx serving 800 B"
+	if work > 0 {
+		waddr, stop, err := startWorkServer(work)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		addr, port = waddr, benchPort(waddr, allTraffic)
+		target = fmt.Sprintf("a Go net/http server doing %v of CPU work per request, 800 B", work)
+	}
+	fmt.Printf("fixed rates: the server is %s\n", target)
 	if err := fixedRates(addr, port, rates, perRate, captureHeaders, false); err != nil {
 		return err
 	}
-	if newConnRates != "" {
+	if strings.TrimSpace(newConnRates) != "" {
 		fmt.Println()
 		return fixedRates(addr, port, newConnRates, perRate, captureHeaders, true)
 	}
