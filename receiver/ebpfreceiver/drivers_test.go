@@ -91,7 +91,20 @@ func startPostgres(t *testing.T) (uint16, *consumertest.TracesSink) {
 			}
 		}
 	})
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	// The postmaster listens before it accepts: "the database system is
+	// starting up" until its startup process is done.
+	isready := needBin(t, "pg_isready")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := exec.Command(isready, "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(int(port)), "-U", "postgres").Run()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("postgres on port %d not accepting connections after 15s: %v", port, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return port, sink
 }
 

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -120,33 +119,8 @@ func runAs(t *testing.T, user string, name string, args ...string) string {
 }
 
 func TestPostgresRealServer(t *testing.T) {
-	initdb, pgctl := needBin(t, "initdb"), needBin(t, "postgres")
 	psql := needBin(t, "psql")
-	dir, err := os.MkdirTemp("", "pgtest")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	require.NoError(t, os.Chmod(dir, 0o777))
-	runAs(t, "postgres", initdb, "-D", dir+"/data", "-A", "trust", "-U", "postgres")
-	port := freePort(t)
-	_, sink := startReceiver(t, func(c *Config) { c.Filter.IncludePorts = []uint16{port} })
-	startDaemon(t, "runuser", "-u", "postgres", "--", pgctl, "-D", dir+"/data", "-p", strconv.Itoa(int(port)),
-		"-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off")
-	// runuser does not pass its SIGKILL on: stop the postmaster by its pid
-	// (registered after startDaemon's cleanup, so it runs first).
-	t.Cleanup(func() {
-		b, err := os.ReadFile(dir + "/data/postmaster.pid")
-		if err != nil {
-			return
-		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		if pid, err := strconv.Atoi(strings.TrimSpace(line)); err == nil && pid > 1 {
-			_ = syscall.Kill(pid, syscall.SIGQUIT) // immediate shutdown
-			for i := 0; i < 100 && syscall.Kill(pid, 0) == nil; i++ {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
-	})
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port))
+	port, sink := startPostgres(t)
 	cmd := exec.Command(psql, "-h", "127.0.0.1", "-p", strconv.Itoa(int(port)), "-U", "postgres", "-d", "postgres",
 		"-c", "CREATE TABLE users(id int, name text)", "-c", "INSERT INTO users VALUES (1, 'alice')",
 		"-c", "SELECT name FROM users WHERE id = 1", "-c", "SELECT * FROM nosuchtable")
@@ -180,7 +154,7 @@ func TestPostgresRealServer(t *testing.T) {
 	// The extended query protocol: pgbench with prepared statements
 	// (Parse/Bind/Execute/Sync), one statement failing at execution.
 	pgbench := needBin(t, "pgbench")
-	script := filepath.Join(dir, "bench.sql")
+	script := filepath.Join(t.TempDir(), "bench.sql")
 	require.NoError(t, os.WriteFile(script, []byte("SELECT name FROM users WHERE id = 1;\nSELECT 1/0 FROM users;\n"), 0o644))
 	cmd = exec.Command(pgbench, "-h", "127.0.0.1", "-p", strconv.Itoa(int(port)), "-U", "postgres", "-n", "-M", "prepared",
 		"-t", "1", "-f", script, "postgres")
