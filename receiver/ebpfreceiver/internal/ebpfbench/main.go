@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
 	"sort"
@@ -281,16 +282,18 @@ func (v *oursVariant) stop() error {
 }
 
 // cpuDuring starts the receiver, lets it settle, and returns this
-// process's CPU (% of one core) while f runs. The caller stops it.
-func (v *oursVariant) cpuDuring(f func() error) (float64, error) {
+// process's CPU and the Go runtime's estimate of its GC's CPU (% of one
+// core) while f runs. The caller stops it.
+func (v *oursVariant) cpuDuring(f func() error) (cpu, gc float64, err error) {
 	if err := v.start(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	time.Sleep(300 * time.Millisecond)
-	cpu0 := cpuTime()
+	cpu0, gc0 := cpuTime(), gcTime()
 	t0 := time.Now()
-	err := f()
-	return (cpuTime() - cpu0).Seconds() / time.Since(t0).Seconds() * 100, err
+	err = f()
+	wall := time.Since(t0).Seconds()
+	return (cpuTime() - cpu0).Seconds() / wall * 100, (gcTime() - gc0).Seconds() / wall * 100, err
 }
 
 // spansAfterStop stops the receiver (delivering what it still holds) and
@@ -310,6 +313,7 @@ type sample struct {
 	rps      float64
 	requests float64
 	cpuPct   float64 // this process's CPU over the run, % of one core
+	gcPct    float64 // of which the Go GC's (the runtime's estimate)
 	bpfNs    float64 // BPF run time per request
 	spans    float64 // spans per request (2: client and server), -1 when not counted
 }
@@ -367,9 +371,10 @@ func run(rounds int, dur time.Duration, conns int, rates, newConnRates string, p
 	none := median(results["none"], func(s sample) float64 { return s.rps })
 	floor := median(results["floor"], func(s sample) float64 { return s.rps })
 	fmt.Println()
-	fmt.Println("collector CPU: this process's CPU less the benchmark's own span consumer (its sequence-number check)")
-	fmt.Println("| variant | req/s (median) | ratio to none | ratio to floor | collector CPU % | CPU % per 1k req/s | BPF ns/request | spans/request |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("collector CPU: this process's CPU less the benchmark's own span consumer (its sequence-number check);")
+	fmt.Println("GC: the Go runtime's estimate of the CPU its garbage collector used (runtime/metrics), part of the collector's")
+	fmt.Println("| variant | req/s (median) | ratio to none | ratio to floor | collector CPU % | of which GC % | CPU % per 1k req/s | BPF ns/request | spans/request |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, v := range variants {
 		ss := results[v.name()]
 		rps := median(ss, func(s sample) float64 { return s.rps })
@@ -378,14 +383,15 @@ func run(rounds int, dur time.Duration, conns int, rates, newConnRates string, p
 		if sp := median(ss, func(s sample) float64 { return s.spans }); sp >= 0 {
 			spans = fmt.Sprintf("%.3f", sp)
 		}
-		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.1f | %.2f | %.0f | %s |\n", v.name(), rps, rps/none, rps/floor,
-			cpu, cpu/(rps/1000), median(ss, func(s sample) float64 { return s.bpfNs }), spans)
+		fmt.Printf("| %s | %.0f | %.3f | %.3f | %.1f | %.1f | %.2f | %.0f | %s |\n", v.name(), rps, rps/none, rps/floor,
+			cpu, median(ss, func(s sample) float64 { return s.gcPct }), cpu/(rps/1000),
+			median(ss, func(s sample) float64 { return s.bpfNs }), spans)
 	}
 
 	fmt.Println()
 	if idle > 0 {
 		ours := &oursVariant{headers: captureHeaders, port: port}
-		cpu, err := ours.cpuDuring(func() error { time.Sleep(idle); return nil })
+		cpu, _, err := ours.cpuDuring(func() error { time.Sleep(idle); return nil })
 		_ = ours.stop()
 		if err != nil {
 			return err
@@ -431,8 +437,8 @@ func fixedRates(addr string, port uint16, rates string, perRate time.Duration, c
 	}
 	fmt.Printf("capture ratio: sequence-numbered requests (?seq=N) from a separate loadgen process, %s, fixed rate, header capture %v\n", connMode, captureHeaders)
 	fmt.Printf("fixed rates: %d rounds of none/ours alternated per rate; CPU and latencies are medians, spans are summed\n", *latRounds)
-	fmt.Println("| rate req/s | sent ok | server spans with seq | client spans with seq | server ratio | client ratio | collector CPU % | CPU % per 1k req/s | p50 µs none | p50 µs ours | p99 µs none | p99 µs ours | p99 ours/none |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| rate req/s | sent ok | server spans with seq | client spans with seq | server ratio | client ratio | collector CPU % | of which GC % | CPU % per 1k req/s | p50 µs none | p50 µs ours | p99 µs none | p99 µs ours | p99 ours/none |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, rs := range strings.Split(rates, ",") {
 		rate, err := strconv.Atoi(strings.TrimSpace(rs))
 		if err != nil {
@@ -440,7 +446,7 @@ func fixedRates(addr string, port uint16, rates string, perRate time.Duration, c
 		}
 		n := rate * int(perRate.Seconds())
 		var base, traced []loadResult
-		var cpus []float64
+		var cpus, gcs []float64
 		ok, srv, cli := 0, 0, 0
 		for range max(*latRounds, 1) {
 			b, err := loadgen(addr, rate, n, closeEach)
@@ -450,8 +456,8 @@ func fixedRates(addr string, port uint16, rates string, perRate time.Duration, c
 			base = append(base, b)
 			ours := &oursVariant{headers: captureHeaders, port: port}
 			var res loadResult
-			cpu, err := ours.cpuDuring(func() (err error) { res, err = loadgen(addr, rate, n, closeEach); return err })
-			cpus = append(cpus, cpu)
+			cpu, gc, err := ours.cpuDuring(func() (err error) { res, err = loadgen(addr, rate, n, closeEach); return err })
+			cpus, gcs = append(cpus, cpu), append(gcs, gc)
 			time.Sleep(500 * time.Millisecond)
 			_ = ours.stop()
 			if err != nil {
@@ -467,8 +473,8 @@ func fixedRates(addr string, port uint16, rates string, perRate time.Duration, c
 		cpu := medianOf(cpus)
 		p50n, p50o := medianOf(field(base, p50)), medianOf(field(traced, p50))
 		p99n, p99o := medianOf(field(base, p99)), medianOf(field(traced, p99))
-		fmt.Printf("| %d | %d | %d | %d | %.4f | %.4f | %.1f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", rate, ok, srv, cli,
-			float64(srv)/float64(ok), float64(cli)/float64(ok), cpu, cpu/(float64(rate)/1000), p50n, p50o, p99n, p99o, p99o/p99n)
+		fmt.Printf("| %d | %d | %d | %d | %.4f | %.4f | %.1f | %.1f | %.2f | %.0f | %.0f | %.0f | %.0f | %.2f |\n", rate, ok, srv, cli,
+			float64(srv)/float64(ok), float64(cli)/float64(ok), cpu, medianOf(gcs), cpu/(float64(rate)/1000), p50n, p50o, p99n, p99o, p99o/p99n)
 	}
 	return nil
 }
@@ -525,7 +531,7 @@ func measure(v variant, addr string, dur time.Duration, conns int) (sample, erro
 	ids := v.programIDs()
 	rt0, _ := bpfRuntime(ids)
 	ps0 := bpfProgStats(ids)
-	cpu0 := cpuTime()
+	cpu0, gc0 := cpuTime(), gcTime()
 	t0 := time.Now()
 	out, err := exec.Command("wrk", "-t1", "-c"+strconv.Itoa(conns), "-d"+dur.String(), "http://"+addr+"/index.html").CombinedOutput()
 	if err != nil {
@@ -534,7 +540,7 @@ func measure(v variant, addr string, dur time.Duration, conns int) (sample, erro
 	wall := time.Since(t0)
 	cpu := cpuTime() - cpu0
 	rt1, _ := bpfRuntime(ids)
-	s := sample{cpuPct: cpu.Seconds() / wall.Seconds() * 100}
+	s := sample{cpuPct: cpu.Seconds() / wall.Seconds() * 100, gcPct: (gcTime() - gc0).Seconds() / wall.Seconds() * 100}
 	if m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindSubmatch(out); m != nil {
 		s.rps, _ = strconv.ParseFloat(string(m[1]), 64)
 	} else {
@@ -643,6 +649,17 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano()+ru.Stime.Nano()) - time.Duration(consumerCPU.Load())
+}
+
+// gcTime is the Go runtime's estimate of the CPU time its garbage collector
+// has used in this process (mark workers, assists, pauses).
+func gcTime() time.Duration {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindFloat64 {
+		return 0
+	}
+	return time.Duration(s[0].Value.Float64() * float64(time.Second))
 }
 
 // threadCPU is the calling thread's CPU time (the caller locks its
