@@ -87,8 +87,9 @@
 //    instead would race with the atomic byte counters there.
 //
 //  * Wakeups: records are submitted with BPF_RB_NO_WAKEUP, always. User
-//    space polls the ring on a timer (50 ms while records come, 1 ms after
-//    a poll found the ring 1/8 full, backing off to 200 ms when idle) and
+//    space polls the ring on a timer (200 ms at low rates, shorter as they
+//    grow so that a drain finds about 1000 records or 1/8 of the ring,
+//    down to 1 ms, backing off to 200 ms when idle) and
 //    never waits in epoll, so a wakeup would have no one to wake; asking
 //    the ring how full it is (bpf_ringbuf_query) was a helper call per
 //    record for nothing. Opens and execs are different: user space reads

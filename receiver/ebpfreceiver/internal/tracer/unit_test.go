@@ -193,16 +193,21 @@ func monotonicNow(ts *unix.Timespec) int64 {
 // enough to fill an eighth of the ring before the next poll.
 func TestNextPoll(t *testing.T) {
 	const size = 8 << 20
-	d := pollInterval
+	d := fastPollInterval
 	var got []time.Duration
-	for range 4 {
-		d = nextPoll(d, 0, size, time.Second)
+	for range 9 {
+		d = nextPoll(d, 0, 0, size, time.Second)
 		got = append(got, d)
 	}
-	assert.Equal(t, []time.Duration{2 * pollInterval, maxPollInterval, maxPollInterval, maxPollInterval}, got)
-	assert.Equal(t, pollInterval, nextPoll(maxPollInterval, 100, size, 200*time.Millisecond), "100 B/200 ms")
-	// 2 MiB in 20 ms (100 MiB/s): 1 MiB takes 10 ms.
-	assert.Equal(t, 10*time.Millisecond, nextPoll(pollInterval, 2<<20, size, 20*time.Millisecond))
-	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, size, size, time.Millisecond), "never below the floor")
-	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, 10, size, 0))
+	assert.Equal(t, []time.Duration{2 * time.Millisecond, 4 * time.Millisecond, 8 * time.Millisecond, 16 * time.Millisecond,
+		32 * time.Millisecond, 64 * time.Millisecond, 128 * time.Millisecond, maxPollInterval, maxPollInterval}, got, "idle: back off")
+	assert.Equal(t, pollInterval, nextPoll(maxPollInterval, 100, 1, size, 200*time.Millisecond), "100 B/200 ms")
+	// 2 MiB in 20 ms (100 MiB/s): 1 MiB takes 10 ms (1000 records 20 ms).
+	assert.Equal(t, 10*time.Millisecond, nextPoll(pollInterval, 2<<20, 1000, size, 20*time.Millisecond))
+	// 4k records/s (1k HTTP requests/s): 1000 take 250 ms, more than pollInterval.
+	assert.Equal(t, pollInterval, nextPoll(pollInterval, 400<<10, 800, size, 200*time.Millisecond))
+	// 20k records/s (5k requests/s), 1 MiB/s: 1000 take 50 ms.
+	assert.Equal(t, 50*time.Millisecond, nextPoll(pollInterval, 200<<10, 4000, size, 200*time.Millisecond))
+	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, size, 1, size, time.Millisecond), "never below the floor")
+	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, 10, 1, size, 0))
 }
