@@ -6,16 +6,13 @@ line, then sends 4096 messages of 2 KiB over it as fast as the other end
 reads them (16 MiB of records, both ends), prints "done", waits for a line
 and exits.
 """
-import socket
 import sys
 
-from sockets import pair, recv_exact, say
+from sockets import listener, pair, recv_exact, say
 
 
 def main():
-    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lst.bind(("127.0.0.1", 0))
-    lst.listen(1)
+    lst = listener()
     say("ready")
     sys.stdin.readline()
     c, s = pair(lst)

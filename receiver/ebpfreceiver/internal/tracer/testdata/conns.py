@@ -5,17 +5,14 @@ Prints "ready" and waits for a line on stdin (the tracer starts then), makes
 kick ring's 5 ms rate limit), each sending one byte, prints "done", waits
 for a line on stdin and exits.
 """
-import socket
 import sys
 import time
 
-from sockets import pair, recv_exact, say
+from sockets import listener, pair, recv_exact, say
 
 
 def main():
-    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lst.bind(("127.0.0.1", 0))
-    lst.listen(16)
+    lst = listener(16)
     say("ready")
     sys.stdin.readline()
     for _ in range(20):

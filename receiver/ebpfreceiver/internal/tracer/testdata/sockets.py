@@ -19,11 +19,17 @@ def pair(lst):
     return c, s
 
 
-def loopback_pair():
-    """A connected TCP (client, server) on 127.0.0.1, and their listener."""
+def listener(backlog=1):
+    """A TCP listener on 127.0.0.1, on a free port."""
     lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lst.bind(("127.0.0.1", 0))
-    lst.listen(1)
+    lst.listen(backlog)
+    return lst
+
+
+def loopback_pair():
+    """A connected TCP (client, server) on 127.0.0.1, and their listener."""
+    lst = listener()
     c, s = pair(lst)
     return c, s, lst
 
@@ -79,9 +85,7 @@ def mmsgs(messages, keep):
 
 def main():
     libc = ctypes.CDLL(None, use_errno=True)
-    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lst.bind(("127.0.0.1", 0))
-    lst.listen(16)
+    lst = listener(16)
     ec, es = pair(lst)
     say("ready", ec.getsockname()[1], es.getsockname()[1])
     sys.stdin.readline()
