@@ -102,11 +102,16 @@ const (
 	// full).
 	pollInterval = 200 * time.Millisecond
 	// drainRecords bounds the records a drain should find while records
-	// keep coming (nextPoll): a bigger burst is a longer stretch of work
-	// that a traced server waking on the same CPU may wait behind. At 5k
-	// requests/s (20k records/s), 200 ms polls measured the server's p99
-	// at 1.15-1.18x untraced against 0.98-1.02x with 50 ms ones.
-	drainRecords = 1000
+	// keep coming (nextPoll), down to busyPollInterval: a bigger burst is
+	// a longer stretch of work that a traced server waking on the same CPU
+	// may wait behind. At 5k requests/s (20k records/s), 200 ms polls
+	// measured the server's p99 at 1.15-1.18x untraced against 0.98-1.02x
+	// with 50 ms ones. Above that rate only the ring's room shortens the
+	// sleep: at saturation (200k records/s) drains of 1000 records (every
+	// 5 ms) took the traced nginx+wrk from 0.89-0.94x to 0.82-0.86x of
+	// the floor's throughput with the kernel side alone.
+	drainRecords     = 1000
+	busyPollInterval = 50 * time.Millisecond
 	// yieldEvery is how many records a drain handles between two
 	// sched_yield calls. A drain handles what accumulated over up to
 	// pollInterval: at 5k HTTP requests/s (both ends traced), a few
@@ -822,11 +827,12 @@ func (t *Tracer) drain() (n, recs int) {
 // bytes and records the drain read from a ring of size bytes and the time
 // since the drain before (the span they arrived in): back off while idle;
 // else sleep as long as it takes records at that rate to fill an eighth of
-// the ring or to number drainRecords, whichever comes first, within
-// [fastPollInterval, pollInterval]. At 100 MB/s of records (an 8 MiB ring,
-// both ends of 45k HTTP requests/s) that is ~10 ms (the ring keeps seven
-// eighths of its room for bursts and for the drain itself), at 20k
-// records/s 50 ms, at 4k records/s the full pollInterval.
+// the ring or (but not less than busyPollInterval) to number drainRecords,
+// whichever comes first, within [fastPollInterval, pollInterval]. At
+// 100 MB/s of records (an 8 MiB ring, both ends of 45k HTTP requests/s)
+// that is ~10 ms (the ring keeps seven eighths of its room for bursts and
+// for the drain itself), at 20k records/s and more 50 ms, at 4k records/s
+// the full pollInterval.
 func nextPoll(last time.Duration, n, recs, size int, since time.Duration) time.Duration {
 	if n == 0 {
 		return min(2*last, maxPollInterval)
@@ -836,9 +842,9 @@ func nextPoll(last time.Duration, n, recs, size int, since time.Duration) time.D
 	}
 	// size/8 bytes at n bytes per since.
 	d := time.Duration(float64(since) * float64(size/8) / float64(n))
-	// drainRecords at recs per since.
+	// drainRecords at recs per since, not below busyPollInterval.
 	if recs > 0 {
-		d = min(d, time.Duration(float64(since)*drainRecords/float64(recs)))
+		d = min(d, max(time.Duration(float64(since)*drainRecords/float64(recs)), busyPollInterval))
 	}
 	return min(max(d, fastPollInterval), pollInterval)
 }

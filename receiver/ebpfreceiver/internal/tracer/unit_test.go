@@ -208,6 +208,9 @@ func TestNextPoll(t *testing.T) {
 	assert.Equal(t, pollInterval, nextPoll(pollInterval, 400<<10, 800, size, 200*time.Millisecond))
 	// 20k records/s (5k requests/s), 1 MiB/s: 1000 take 50 ms.
 	assert.Equal(t, 50*time.Millisecond, nextPoll(pollInterval, 200<<10, 4000, size, 200*time.Millisecond))
+	// 200k records/s, 10 MiB/s: 1000 take 5 ms, but not less than
+	// busyPollInterval; an eighth of the ring 100 ms.
+	assert.Equal(t, busyPollInterval, nextPoll(pollInterval, 2<<20, 40000, size, 200*time.Millisecond))
 	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, size, 1, size, time.Millisecond), "never below the floor")
 	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, 10, 1, size, 0))
 }
