@@ -794,7 +794,7 @@ func (t *Tracer) kicks() {
 // drain dispatches every record in the ring and returns their bytes and
 // number.
 func (t *Tracer) drain() (n, recs int) {
-	for k := 1; ; k++ {
+	for ; ; recs++ {
 		sample, ok, err := t.reader.next()
 		if err != nil {
 			// Only a kernel bug could get here; skip what is there
@@ -810,8 +810,7 @@ func (t *Tracer) drain() (n, recs int) {
 		t.dispatch(sample)
 		t.reader.release(sample)
 		n += len(sample) + ringHdrSize
-		recs++
-		if k%yieldEvery == 0 && t.reader.available() < yieldBelow {
+		if (recs+1)%yieldEvery == 0 && t.reader.available() < yieldBelow {
 			// Let a task woken on this CPU run now rather than after
 			// the whole burst (see yieldEvery). RawSyscall: a
 			// Syscall would tell the Go runtime that this thread may
