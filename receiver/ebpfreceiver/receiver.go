@@ -58,6 +58,8 @@ type tracesReceiver struct {
 	// the (single-goroutine) connection tracker.
 	mu       sync.Mutex
 	cancel   context.CancelFunc
+	lastTick time.Time     // of the tracker (afterDrain, tracer goroutine)
+	flushNow chan struct{} // afterDrain to loop: the spans are due
 	wg       sync.WaitGroup
 	shutdown bool
 }
@@ -131,8 +133,14 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 	r.muter.Store(t)
 	r.hook = &procHook{procs: r.procs, spans: r.spans}
 	t.SetProcessHook(r.hook)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.lastTick = time.Now()
+	r.flushNow = make(chan struct{}, 1)
+	t.SetDrainHook(r.afterDrain)
 	if err := t.Start(); err != nil {
 		_ = t.Close()
+		cancel()
 		return fmt.Errorf("ebpf receiver: %w", err)
 	}
 	r.tracer = t
@@ -155,8 +163,6 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 	}
 	r.metrics = m
 
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
 	r.wg.Add(1)
 	go r.loop(ctx)
 	return nil
@@ -179,17 +185,11 @@ func (r *tracesReceiver) logPrograms() {
 	}
 }
 
-// loop flushes spans to the pipeline and expires idle connections.
+// loop hands the spans to the pipeline when afterDrain says they are due
+// (or half of max_pending_spans wait), and reports metrics. The pipeline's
+// processors run here, beside the tracer's goroutine, not in it.
 func (r *tracesReceiver) loop(ctx context.Context) {
 	defer r.wg.Done()
-	// The flush timer runs only while spans wait: an idle receiver
-	// does not wake five times a second for nothing.
-	flush := time.NewTimer(r.cfg.FlushInterval)
-	flush.Stop()
-	defer flush.Stop()
-	var flushC <-chan time.Time // nil while the timer is stopped
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	var report <-chan time.Time
 	if r.wantsMetrics() {
 		t := time.NewTicker(r.cfg.Metrics.Interval)
@@ -202,23 +202,40 @@ func (r *tracesReceiver) loop(ctx context.Context) {
 			return
 		case now := <-report:
 			r.reportMetrics(ctx, now)
-		case <-r.spans.first:
-			if flushC == nil {
-				flush.Reset(r.cfg.FlushInterval)
-				flushC = flush.C
-			}
-		case <-flushC:
-			flushC = nil
+		case <-r.flushNow:
 			r.flush(ctx)
 		case <-r.spans.nudge:
 			// Half of max_pending_spans waiting: flush now rather than
-			// drop spans before the next tick.
+			// drop spans before the next drain ends.
 			r.flush(ctx)
-		case now := <-tick.C:
-			r.mu.Lock()
-			r.tracker.Tick(now)
-			r.mu.Unlock()
 		}
+	}
+}
+
+// tickEvery is how often the connection tracker expires idle connections.
+const tickEvery = time.Second
+
+// afterDrain is the tracer's drain hook (tracer goroutine). After each
+// drain of the ring it has the spans flushed when the oldest would be
+// flush_interval old before the next drain (next from now; at most
+// 200 ms), and lets the tracker expire idle connections once a second.
+// Spans are finished only by drains, so none waits longer than
+// flush_interval, and the receiver needs no timer of its own. It had two:
+// a flush timer armed by the first span after a flush (a goroutine woken to
+// arm it, and again when it fired) and the tracker's 1 s ticker; in a
+// process otherwise idle each such wakeup costs the Go runtime one or two
+// thread wakeups. A flush now costs one goroutine handoff (to loop, so
+// that the pipeline's processors do not delay the next drain).
+func (r *tracesReceiver) afterDrain(next time.Duration) {
+	now := time.Now()
+	if now.Sub(r.lastTick) >= tickEvery {
+		r.lastTick = now
+		r.mu.Lock()
+		r.tracker.Tick(now)
+		r.mu.Unlock()
+	}
+	if at, ok := r.spans.oldest(); ok && now.Sub(at)+next >= r.cfg.FlushInterval {
+		signal(r.flushNow)
 	}
 }
 

@@ -48,7 +48,7 @@ type spanBuilder struct {
 	dropped  uint64
 	produced uint64
 	nudge    chan struct{} // receives when pending reaches max/2
-	first    chan struct{} // receives when pending goes from 0 to 1
+	firstAt  time.Time     // when pending went from 0 to 1
 	// onForget are called (b.mu held) by forget, for the caches of
 	// resources kept beside byPID (protoSpans).
 	onForget []func(pid uint32)
@@ -61,7 +61,7 @@ func newSpanBuilder(cfg HTTPConfig, procs *procinfo.Reader, maxPending int) *spa
 	b := &spanBuilder{cfg: cfg, procs: procs, hostName: host, max: maxPending,
 		rng: rand.NewChaCha8(seed), addrs: make(map[netip.Addr]string),
 		reqHeaderKeys: make(map[string]string), respHeaderKeys: make(map[string]string),
-		names: make(map[string]string), nudge: make(chan struct{}, 1), first: make(chan struct{}, 1)}
+		names: make(map[string]string), nudge: make(chan struct{}, 1)}
 	b.reset()
 	return b
 }
@@ -82,6 +82,14 @@ func (b *spanBuilder) take() (ptrace.Traces, int) {
 	td, n := b.td, b.pending
 	b.reset()
 	return td, n
+}
+
+// oldest returns when the oldest pending span was added; false when none
+// waits.
+func (b *spanBuilder) oldest() (time.Time, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.firstAt, b.pending > 0
 }
 
 func (b *spanBuilder) stats() (produced, dropped uint64) {
@@ -126,13 +134,13 @@ func (b *spanBuilder) forget(pid uint32) {
 }
 
 // added counts a span just added (b.mu held). The first pending span
-// starts the flush timer (first), half of maxPending asks for an early
-// flush (nudge).
+// notes the time (oldest), half of maxPending asks for an early flush
+// (nudge).
 func (b *spanBuilder) added() {
 	b.pending++
 	b.produced++
 	if b.pending == 1 {
-		signal(b.first)
+		b.firstAt = time.Now()
 	}
 	if b.pending == max(b.max/2, 1) {
 		signal(b.nudge)

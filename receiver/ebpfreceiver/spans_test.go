@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/assert"
@@ -98,28 +99,34 @@ func TestSpanBuilderBounded(t *testing.T) {
 	assert.EqualValues(t, 2, dropped)
 }
 
-// TestSpanBuilderFirst: the first span waiting after a flush (and only it)
-// signals first, which starts the receiver's flush timer; with no span
-// waiting no timer runs.
-func TestSpanBuilderFirst(t *testing.T) {
+// TestSpanBuilderOldest: oldest reports when the first span waiting after
+// a flush was added (the receiver's afterDrain flushes by it), and nothing
+// once they are taken.
+func TestSpanBuilderOldest(t *testing.T) {
 	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 100)
 	add := func(i int) {
 		feed(t, sockevent.RoleServer, fmt.Sprintf("GET /%d HTTP/1.1\r\n\r\n", i), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b.add)
 	}
-	assert.Empty(t, b.first)
+	_, ok := b.oldest()
+	assert.False(t, ok, "nothing waits")
+	before := time.Now()
 	add(0)
-	require.Len(t, b.first, 1, "the first pending span starts the flush timer")
-	<-b.first
+	at, ok := b.oldest()
+	require.True(t, ok)
+	assert.False(t, at.Before(before))
+	time.Sleep(2 * time.Millisecond)
 	add(1)
 	add(2)
-	assert.Empty(t, b.first, "later spans do not")
+	again, _ := b.oldest()
+	assert.Equal(t, at, again, "later spans do not move it")
 	_, n := b.take()
 	assert.Equal(t, 3, n)
-	_, n = b.take()
-	assert.Zero(t, n)
-	assert.Empty(t, b.first)
+	_, ok = b.oldest()
+	assert.False(t, ok)
 	add(3)
-	assert.Len(t, b.first, 1, "the first span after a flush starts it again")
+	next, ok := b.oldest()
+	require.True(t, ok)
+	assert.True(t, next.After(at), "the first span after a flush sets it again")
 }
 
 // BenchmarkSpanBuild measures turning one record into a span (conntrack
@@ -204,4 +211,41 @@ func TestRouteName(t *testing.T) {
 		require.Equal(t, "GET "+p, name)
 	}
 	assert.LessOrEqual(t, len(b.names), maxNames)
+}
+
+// TestAfterDrain: the tracer's drain hook asks for a flush once the oldest
+// span would be due before the next drain, and ticks the tracker once a
+// second.
+func TestAfterDrain(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.FlushInterval = 200 * time.Millisecond
+	r := &tracesReceiver{cfg: cfg, flushNow: make(chan struct{}, 1)}
+	r.spans = newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 100)
+	r.tracker = conntrack.New(conntrack.Config{}, r.spans.add)
+	r.lastTick = time.Now()
+
+	const next = 50 * time.Millisecond
+	r.afterDrain(next)
+	assert.Empty(t, r.flushNow, "no span")
+
+	feed(t, sockevent.RoleServer, "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", r.spans.add)
+	r.afterDrain(next)
+	assert.Empty(t, r.flushNow, "due in ~200 ms: the next drain comes first")
+	r.afterDrain(200 * time.Millisecond)
+	assert.Len(t, r.flushNow, 1, "due by the next drain: flushed now")
+	<-r.flushNow
+
+	at, _ := r.spans.oldest()
+	r.spans.firstAt = at.Add(-time.Second) // the oldest span waited too long
+	r.afterDrain(next)
+	assert.Len(t, r.flushNow, 1)
+	r.afterDrain(next)
+	assert.Len(t, r.flushNow, 1, "one signal waits at most")
+
+	before := r.lastTick
+	r.afterDrain(next)
+	assert.Equal(t, before, r.lastTick, "no tick within a second")
+	r.lastTick = r.lastTick.Add(-tickEvery)
+	r.afterDrain(next)
+	assert.True(t, r.lastTick.After(before), "ticked")
 }

@@ -317,7 +317,8 @@ type Tracer struct {
 	nTLSData, nMuted, nKicks                                                               atomic.Uint64
 	pend                                                                                   pendingCounts // see publish; owned by the reader goroutine
 
-	hook atomic.Pointer[ProcessHook] // see SetProcessHook
+	hook      atomic.Pointer[ProcessHook] // see SetProcessHook
+	drainHook func(next time.Duration)    // see SetDrainHook
 
 	// Owned by the reader goroutine: open connections per pid, closed by
 	// a process-exit record, and the BPF conns map to read their totals.
@@ -757,6 +758,9 @@ func (t *Tracer) run() {
 		}
 		interval = nextPoll(interval, n, recs, size, now.Sub(last))
 		last = now
+		if t.drainHook != nil {
+			t.drainHook(interval)
+		}
 		timer.Reset(interval)
 		select {
 		case <-timer.C:
@@ -789,6 +793,17 @@ func (t *Tracer) kicks() {
 		default:
 		}
 	}
+}
+
+// SetDrainHook sets f, which the reader goroutine calls after every drain
+// with the sleep it is about to take (nextPoll; a kick may end it sooner,
+// and it is never longer than 200 ms). Work that must follow the records,
+// such as handing finished spans on, is done there rather than on a timer
+// of its own: the reader wakes anyway, and every other wakeup of the
+// process costs the Go runtime a thread wakeup or two. f must be set before
+// Start and must not block: the ring fills meanwhile.
+func (t *Tracer) SetDrainHook(f func(next time.Duration)) {
+	t.drainHook = f
 }
 
 // drain dispatches every record in the ring and returns their bytes and
