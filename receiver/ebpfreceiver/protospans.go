@@ -32,8 +32,10 @@ const (
 )
 
 // registerProtocols adds the non-HTTP/1 parsers to the tracker; their
-// exchanges become spans in b.
-func registerProtocols(t *conntrack.Tracker, b *spanBuilder) {
+// exchanges become spans in b when spans is true (a traces pipeline uses
+// the receiver). Without one the parsers still run: conn_stats labels
+// connections with the protocol they found.
+func registerProtocols(t *conntrack.Tracker, b *spanBuilder, spans bool) {
 	p := &protoSpans{b: b, byPID: make(map[uint32]ptrace.SpanSlice),
 		res: make(map[uint32]ptrace.ResourceSpans)}
 	b.onForget = append(b.onForget, func(pid uint32) {
@@ -41,6 +43,9 @@ func registerProtocols(t *conntrack.Tracker, b *spanBuilder) {
 		delete(p.res, pid)
 	})
 	emit := p.add
+	if !spans {
+		emit = func(*protocols.Exchange) {}
+	}
 	t.Register(http2.New(emit))
 	t.Register(pgsql.New(emit))
 	t.Register(mysql.New(emit))

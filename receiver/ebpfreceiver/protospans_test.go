@@ -1,6 +1,7 @@
 package ebpfreceiver
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 
@@ -20,7 +21,7 @@ import (
 func TestProtocolSpans(t *testing.T) {
 	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 10)
 	tr := conntrack.New(conntrack.Config{}, b.add)
-	registerProtocols(tr, b)
+	registerProtocols(tr, b, true)
 
 	http := sockevent.ConnID{PID: 4242, FD: 7, Gen: 1}
 	tr.OnOpen(&sockevent.Open{ID: http, Role: sockevent.RoleServer,
@@ -75,4 +76,30 @@ func TestProtocolSpans(t *testing.T) {
 	assert.Equal(t, "PING", s.Name())
 	v, _ := td.ResourceSpans().At(0).Resource().Attributes().Get("process.pid")
 	assert.EqualValues(t, 4242, v.Int())
+}
+
+// Without a traces pipeline (the receiver only in metrics or logs
+// pipelines) the protocol parsers still label connections for conn_stats,
+// but their exchanges make no spans: before, a DNS or Redis exchange then
+// left spans that the flush handed to a nil consumer.
+func TestProtocolsWithoutTraces(t *testing.T) {
+	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 10)
+	tr := conntrack.New(conntrack.Config{}, b.add)
+	registerProtocols(tr, b, false)
+	id := sockevent.ConnID{PID: 4242, FD: 9, Gen: 3}
+	tr.OnOpen(&sockevent.Open{ID: id, Role: sockevent.RoleClient})
+	q := "*1\r\n$4\r\nPING\r\n"
+	tr.OnData(&sockevent.Data{ID: id, Dir: sockevent.Egress, TimeNs: 7000, Size: uint32(len(q)), Payload: []byte(q)})
+	tr.OnData(&sockevent.Data{ID: id, Dir: sockevent.Ingress, TimeNs: 8000, Pos: 0, Size: 7, Payload: []byte("+PONG\r\n")})
+	assert.NotEmpty(t, tr.ProtocolOf(id), "the connection is still labelled")
+	_, n := b.take()
+	assert.Zero(t, n, "no spans")
+
+	// HTTP/1 spans are not built without one either (onRecord); should
+	// one wait, the flush drops it rather than fail.
+	feed(t, sockevent.RoleServer, "GET / HTTP/1.1\r\n\r\n", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", b.add)
+	r := &tracesReceiver{spans: b}
+	assert.NotPanics(t, func() { r.flush(context.Background()) })
+	_, n = b.take()
+	assert.Zero(t, n, "taken by the flush")
 }

@@ -102,7 +102,7 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 	r.procs = procinfo.NewReader("", 0)
 	r.spans = newSpanBuilder(r.cfg.HTTP, r.procs, r.cfg.MaxPendingSpans)
 	r.tracker = conntrack.New(r.trackerConfig(), r.onRecord)
-	registerProtocols(r.tracker, r.spans) // HTTP/2, PostgreSQL, MySQL, Redis, DNS, Kafka (protospans.go)
+	registerProtocols(r.tracker, r.spans, r.next != nil) // HTTP/2, PostgreSQL, MySQL, Redis, DNS, Kafka (protospans.go)
 	r.startNs = time.Now().UnixNano()
 	var parsers sockevent.Handler = r.tracker
 	mc := r.cfg.Metrics
@@ -241,7 +241,7 @@ func (r *tracesReceiver) afterDrain(next time.Duration) {
 
 func (r *tracesReceiver) flush(ctx context.Context) {
 	td, n := r.spans.take()
-	if n == 0 {
+	if n == 0 || r.next == nil {
 		return
 	}
 	if err := r.next.ConsumeTraces(ctx, td); err != nil {
