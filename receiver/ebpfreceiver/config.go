@@ -3,10 +3,14 @@ package ebpfreceiver
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
+	"path"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tracer"
 )
 
 // Config of the ebpf receiver.
@@ -17,11 +21,12 @@ type Config struct {
 	// (byte counts are kept beyond it). Default 30720, at most 30720.
 	MaxChunkBytes uint32 `mapstructure:"max_chunk_bytes"`
 	// RingBufferBytes is the size of the kernel→user ring buffer: a power of
-	// two, at least one page. When it is full, events are dropped and counted,
+	// two from 64 KiB to 1 GiB. When it is full, events are dropped and counted,
 	// never waited for.
 	RingBufferBytes int `mapstructure:"ring_buffer_bytes"`
 	// FlushInterval: the longest a finished span waits before the spans
-	// waiting are handed to the pipeline (no timer runs while none wait).
+	// waiting are handed to the pipeline (checked after each drain of the
+	// ring, at least every 200 ms; no timer of its own).
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	// MaxPendingSpans bounds the spans waiting for the next flush; once half
 	// of it wait they are flushed early, and beyond it spans are dropped
@@ -104,14 +109,28 @@ func createDefaultConfig() component.Config {
 // Validate checks the config and names the field that is wrong.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.TracefsPath == "" {
-		errs = append(errs, errors.New("tracefs_path must not be empty (default /sys/kernel/tracing)"))
+	if !strings.HasPrefix(c.TracefsPath, "/") {
+		errs = append(errs, fmt.Errorf("tracefs_path must be an absolute path (default /sys/kernel/tracing), got %q", c.TracefsPath))
 	}
 	if c.MaxChunkBytes == 0 || c.MaxChunkBytes > 30720 {
 		errs = append(errs, fmt.Errorf("max_chunk_bytes must be between 1 and 30720, got %d", c.MaxChunkBytes))
 	}
-	if c.RingBufferBytes < 4096 || c.RingBufferBytes&(c.RingBufferBytes-1) != 0 {
-		errs = append(errs, fmt.Errorf("ring_buffer_bytes must be a power of two of at least 4096, got %d", c.RingBufferBytes))
+	if rb := c.RingBufferBytes; rb < tracer.MinRingBufferBytes || rb > tracer.MaxRingBufferBytes || rb&(rb-1) != 0 {
+		errs = append(errs, fmt.Errorf("ring_buffer_bytes must be a power of two from %d (64 KiB) to %d (1 GiB), got %d",
+			tracer.MinRingBufferBytes, tracer.MaxRingBufferBytes, rb))
+	}
+	for _, f := range []struct {
+		name string
+		pids []uint32
+	}{{"include_pids", c.Filter.IncludePIDs}, {"exclude_pids", c.Filter.ExcludePIDs}} {
+		name, pids := f.name, f.pids
+		if len(pids) > tracer.MaxPIDFilter {
+			errs = append(errs, fmt.Errorf("filter.%s: %d pids, at most %d are supported (filter by executable, cgroup or container instead)",
+				name, len(pids), tracer.MaxPIDFilter))
+		}
+		if slices.Contains(pids, 0) {
+			errs = append(errs, fmt.Errorf("filter.%s: pid 0 is not a process", name))
+		}
 	}
 	if c.FlushInterval <= 0 {
 		errs = append(errs, fmt.Errorf("flush_interval must be positive, got %s", c.FlushInterval))
@@ -126,7 +145,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("http.max_body_bytes must be between 0 and 65536, got %d", c.HTTP.MaxBodyBytes))
 	}
 	for _, p := range append(append([]string{}, c.Filter.IncludeCgroups...), c.Filter.ExcludeCgroups...) {
-		if _, err := filepath.Match(p, ""); err != nil {
+		// path.Match checks the whole pattern; filepath.Match stops at
+		// the first mismatch and would let "/kubepods/*/[abc" through
+		// (and never match at run time).
+		if _, err := path.Match(p, ""); err != nil {
 			errs = append(errs, fmt.Errorf("filter: bad cgroup pattern %q: %w", p, err))
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/metadata"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tracer"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -52,11 +53,34 @@ func TestLoadConfig(t *testing.T) {
 
 	for name, msg := range map[string]string{
 		"bad_chunk":     "max_chunk_bytes must be between 1 and 30720, got 100000",
-		"bad_ring":      "ring_buffer_bytes must be a power of two of at least 4096, got 5000",
+		"bad_ring":      "ring_buffer_bytes must be a power of two from 65536 (64 KiB) to 1073741824 (1 GiB), got 5000",
 		"bad_container": `container id "not-hex" must be 12 to 64 hex digits`,
+		// Each of these passed Validate and then failed at Start (the
+		// tracer's own checks) or, for the cgroup pattern, never matched.
+		"small_ring":       "ring_buffer_bytes must be a power of two from 65536 (64 KiB) to 1073741824 (1 GiB), got 4096",
+		"bad_cgroup":       `bad cgroup pattern "/kubepods.slice/*/cri-containerd-[abc"`,
+		"relative_tracefs": `tracefs_path must be an absolute path (default /sys/kernel/tracing), got "sys/kernel/tracing"`,
+		"pid_zero":         "filter.exclude_pids: pid 0 is not a process",
 	} {
 		err := confmap.Validate(load(name))
 		require.Error(t, err, name)
 		assert.True(t, strings.Contains(err.Error(), msg), "%s: %v", name, err)
 	}
+
+	// What Validate accepts, the tracer accepts too (it checks again at
+	// Start).
+	cfg := createDefaultConfig().(*Config)
+	cfg.RingBufferBytes = tracer.MinRingBufferBytes
+	cfg.Filter.ExcludePIDs = make([]uint32, tracer.MaxPIDFilter+1)
+	for i := range cfg.Filter.ExcludePIDs {
+		cfg.Filter.ExcludePIDs[i] = uint32(i + 1)
+	}
+	err = cfg.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "filter.exclude_pids: 1025 pids, at most 1024")
+	cfg.Filter.ExcludePIDs = cfg.Filter.ExcludePIDs[:tracer.MaxPIDFilter]
+	require.NoError(t, cfg.Validate())
+	tc := tracer.Config{MaxChunkBytes: cfg.MaxChunkBytes, RingBufferBytes: cfg.RingBufferBytes,
+		TracefsPath: cfg.TracefsPath, ExcludePIDs: cfg.Filter.ExcludePIDs}
+	assert.NoError(t, tc.Validate())
 }
