@@ -634,3 +634,28 @@ func TestManyResponsesLost(t *testing.T) {
 	}
 	assert.Equal(t, "server HEAD /items/7 -> 200 body=0", s[39])
 }
+
+// A large chunk written in one writev (size line, data, CRLF) arrives
+// capped at max_chunk_bytes: the rest of the chunk and its CRLF are a gap.
+// The response still pairs with its request (the lost bytes counted), and
+// the next exchange on the connection is parsed.
+func TestCappedChunk(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := sockevent.ConnID{PID: 1, FD: 3, Gen: 1}
+	in, out := sockevent.Ingress, sockevent.Egress
+	h.open(c, sockevent.RoleServer, false, 1)
+	h.data(c, in, "GET /big HTTP/1.1\r\nHost: h\r\n\r\n", 2)
+	w := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n9c40\r\n" + strings.Repeat("x", 40000) + "\r\n"
+	h.chunk(c, out, []byte(w[:30720]), uint32(len(w)), 3)
+	h.data(c, out, "0\r\n\r\n", 4)
+	h.data(c, in, "GET /next HTTP/1.1\r\nHost: h\r\n\r\n", 5)
+	h.data(c, out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 6)
+	require.Len(t, h.recs, 2, "%v", h.strings())
+	assert.Equal(t, "/big", h.recs[0].Req.Path)
+	require.NotNil(t, h.recs[0].Resp)
+	assert.Equal(t, 200, h.recs[0].Resp.StatusCode)
+	assert.EqualValues(t, 40000, h.recs[0].Resp.BodySize)
+	assert.Positive(t, h.recs[0].Resp.LostBytes)
+	assert.Equal(t, "/next", h.recs[1].Req.Path)
+	assert.Equal(t, 404, h.recs[1].Resp.StatusCode)
+}

@@ -376,10 +376,28 @@ func (p *Parser) Skip(n uint64, ts int64) {
 		p.st = stResync
 		p.buf = p.buf[:0]
 		p.lose()
-	case stHead, stChunkSize, stChunkEnd:
+	case stHead:
 		p.st = stResync
 		p.buf = p.buf[:0]
 		p.drop()
+	case stChunkEnd:
+		// Only the CRLF after the chunk data (or its LF) is lost?
+		need := uint64(2)
+		if p.csCR {
+			need = 1
+		}
+		if n <= need {
+			p.lastTs = ts
+			if n == need {
+				p.startChunks()
+			} else {
+				p.csCR = true
+			}
+			return
+		}
+		p.cutChunked(n, ts)
+	case stChunkSize:
+		p.cutChunked(n, ts)
 	case stBody, stChunkData:
 		if n < uint64(p.rem) || (n == uint64(p.rem) && p.st == stChunkData) {
 			k := int64(n)
@@ -395,9 +413,24 @@ func (p *Parser) Skip(n uint64, ts int64) {
 			return
 		}
 		if p.st == stChunkData {
-			p.st = stResync
-			p.buf = p.buf[:0]
-			p.drop()
+			// The gap runs past the chunk's data: a chunk written in
+			// one writev (size line, data, CRLF) and capped by
+			// max_chunk_bytes loses its tail and its CRLF.
+			k := uint64(p.rem)
+			p.m.BodySize += p.rem
+			p.m.LostBytes += p.rem
+			p.capture = false
+			p.rem = 0
+			p.lastTs = ts
+			switch n - k {
+			case 1: // and the CR
+				p.st = stChunkEnd
+				p.csCR = true
+			case 2: // and the CRLF: the next chunk-size line follows
+				p.startChunks()
+			default:
+				p.cutChunked(n-k-2, ts)
+			}
 			return
 		}
 		k := p.rem
@@ -427,6 +460,24 @@ func (p *Parser) Skip(n uint64, ts int64) {
 	case stResync:
 		p.buf = p.buf[:0]
 	case stTunnel:
+	}
+}
+
+// cutChunked ends the chunked message in progress after a gap of n bytes
+// that swallowed its framing (a chunk-size line): the rest of the body
+// cannot be followed. The message completes with what was seen, the gap
+// counted as lost body bytes (an estimate: it holds some framing), and p
+// resynchronises on the next message. Dropping it instead lost the whole
+// exchange, typically a large response whose chunks were capped.
+func (p *Parser) cutChunked(n uint64, ts int64) {
+	p.m.BodySize += int64(n)
+	p.m.LostBytes += int64(n)
+	p.capture = false
+	p.rem = 0
+	p.complete(ts)
+	if p.st == stStart {
+		p.lose()
+		p.st = stResync
 	}
 }
 

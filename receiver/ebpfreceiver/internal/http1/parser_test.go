@@ -247,15 +247,66 @@ func TestRequestParser(t *testing.T) {
 			want: []string{`POST /c path="/c" q="" HTTP/1.1 hdrs=1 body=10 lost=8 cap="01" chunked t=1..3`},
 		},
 		{
-			name: "gap past a chunk drops the message and resyncs",
+			// The gap swallowed the next chunk-size line: the body
+			// cannot be followed, so the message ends there (the gap
+			// past the chunk's CRLF counted as lost body) and the
+			// parser resyncs. It used to be dropped whole.
+			name: "gap past a chunk and its CRLF ends the message and resyncs",
 			steps: []step{
 				{data: "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01", ts: 1},
 				{gap: 30, ts: 2},
 				{data: "abc\r\n0\r\n\r\n" + reqHead, ts: 3},
 			},
-			want:  []string{`HEAD /file path="/file" q="" HTTP/1.1 hdrs=1 body=0 lost=0 cap="" t=3..3`},
-			lost:  1,
-			stats: Stats{Dropped: 1},
+			want: []string{
+				`POST /c path="/c" q="" HTTP/1.1 hdrs=1 body=30 lost=28 cap="01" chunked t=1..2`,
+				`HEAD /file path="/file" q="" HTTP/1.1 hdrs=1 body=0 lost=0 cap="" t=3..3`,
+			},
+			lost: 1,
+		},
+		{
+			// A chunk written as one writev (size line, data, CRLF)
+			// and capped: the gap is the data's tail and the CRLF.
+			name: "gap of a chunk's tail and its CRLF keeps the message",
+			steps: []step{
+				{data: "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01", ts: 1},
+				{gap: 10, ts: 2},
+				{data: "3\r\nxyz\r\n0\r\n\r\n" + reqHead, ts: 3},
+			},
+			want: []string{
+				`POST /c path="/c" q="" HTTP/1.1 hdrs=1 body=13 lost=8 cap="01" chunked t=1..3`,
+				`HEAD /file path="/file" q="" HTTP/1.1 hdrs=1 body=0 lost=0 cap="" t=3..3`,
+			},
+		},
+		{
+			name: "gap of a chunk's tail and its CR",
+			steps: []step{
+				{data: "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01", ts: 1},
+				{gap: 9, ts: 2},
+				{data: "\n0\r\n\r\n", ts: 3},
+			},
+			want: []string{`POST /c path="/c" q="" HTTP/1.1 hdrs=1 body=10 lost=8 cap="01" chunked t=1..3`},
+		},
+		{
+			name: "gap of the CRLF after a chunk",
+			steps: []step{
+				{data: "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n01", ts: 1},
+				{gap: 2, ts: 2},
+				{data: "0\r\n\r\n", ts: 3},
+			},
+			want: []string{`POST /c path="/c" q="" HTTP/1.1 hdrs=1 body=2 lost=0 cap="01" chunked t=1..3`},
+		},
+		{
+			name: "gap in a chunk-size line ends the message",
+			steps: []step{
+				{data: "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n01\r\n1", ts: 1},
+				{gap: 40, ts: 2},
+				{data: "abc\r\n0\r\n\r\n" + reqHead, ts: 3},
+			},
+			want: []string{
+				`POST /c path="/c" q="" HTTP/1.1 hdrs=1 body=42 lost=40 cap="01" chunked t=1..2`,
+				`HEAD /file path="/file" q="" HTTP/1.1 hdrs=1 body=0 lost=0 cap="" t=3..3`,
+			},
+			lost: 1,
 		},
 		{
 			name:  "garbage then a request",
