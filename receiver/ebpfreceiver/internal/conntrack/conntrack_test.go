@@ -659,3 +659,25 @@ func TestCappedChunk(t *testing.T) {
 	assert.Equal(t, "/next", h.recs[1].Req.Path)
 	assert.Equal(t, 404, h.recs[1].Resp.StatusCode)
 }
+
+// A connection open before the receiver started that switches to
+// websocket: the 101's request was never seen, yet the connection is a
+// tunnel from then on (ignored), and its frames are not parsed as HTTP.
+func TestOrphanUpgrade(t *testing.T) {
+	var ignored []sockevent.ConnID
+	h := newHarness(t, Config{OnIgnore: func(id sockevent.ConnID) { ignored = append(ignored, id) }})
+	c := sockevent.ConnID{PID: 1, FD: 3, Gen: 1}
+	in, out := sockevent.Ingress, sockevent.Egress
+	h.open(c, sockevent.RoleServer, true, 1)
+	h.lose(c, in, 50)
+	h.lose(c, out, 50)
+	h.data(c, out, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", 2)
+	for i := range 5 {
+		h.data(c, in, "\x81\x8aabcdGET /x HTTP/1.1\r\n\r\n", int64(3+i))
+	}
+	assert.Empty(t, h.recs, "%v", h.strings())
+	assert.Equal(t, []sockevent.ConnID{c}, ignored)
+	st := h.tr.Stats()
+	assert.EqualValues(t, 1, st.Tunnels)
+	assert.Zero(t, st.HTTP.ParseErrors)
+}

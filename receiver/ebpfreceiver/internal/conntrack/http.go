@@ -304,19 +304,31 @@ func (s *httpSession) onResponse(m *http1.Message) {
 			s.held = m // early response: wait for the request to complete
 			return
 		}
-		t.stats.Orphans++
-		s.h.pool.Put(m)
+		s.orphan(m)
 		return
 	}
 	req := s.pending[s.head]
 	if s.reqLost && req.StartNs > m.StartNs {
 		// The request this answers was lost.
-		t.stats.Orphans++
-		s.h.pool.Put(m)
+		s.orphan(m)
 		return
 	}
 	s.reqLost = false
 	s.answer(s.pop(), m)
+}
+
+// orphan drops a response whose request was not seen. A 101 still ends
+// HTTP on the connection (websocket frames follow, as on a connection
+// open before the receiver started): both parsers stop, as for an
+// answered one, rather than parse the frames as HTTP.
+func (s *httpSession) orphan(m *http1.Message) {
+	s.s().stats.Orphans++
+	if m.Tunnel {
+		s.p[0].Stop()
+		s.p[1].Stop()
+		s.done = true
+	}
+	s.h.pool.Put(m)
 }
 
 func (s *httpSession) answer(req, resp *http1.Message) {
