@@ -681,3 +681,23 @@ func TestOrphanUpgrade(t *testing.T) {
 	assert.EqualValues(t, 1, st.Tunnels)
 	assert.Zero(t, st.HTTP.ParseErrors)
 }
+
+// A server refuses an "Expect: 100-continue" upload and closes: the
+// request's body never comes, yet the exchange is reported (the request
+// with the body bytes seen, none here).
+func TestExpectRefusedThenClose(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := sockevent.ConnID{PID: 1, FD: 3, Gen: 1}
+	in, out := sockevent.Ingress, sockevent.Egress
+	h.open(c, sockevent.RoleServer, false, 1)
+	h.data(c, in, "PUT /big HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n", 2)
+	h.data(c, out, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 3)
+	h.close(c, 4)
+	require.Len(t, h.recs, 1, "%v", h.strings())
+	r := h.recs[0]
+	assert.Equal(t, "PUT", r.Req.Method)
+	assert.Zero(t, r.Req.BodySize)
+	require.NotNil(t, r.Resp)
+	assert.Equal(t, 401, r.Resp.StatusCode)
+	assert.Zero(t, h.tr.Stats().Orphans)
+}

@@ -131,6 +131,14 @@ func (s *httpSession) Expire(deadline int64) {
 }
 
 func (s *httpSession) Close(ts int64, why Unanswered) {
+	if s.held != nil {
+		// A response came before the request's body, which never will
+		// (a refused "Expect: 100-continue"): the request ends with
+		// what was sent, and onRequest pairs it with the response.
+		if rp := s.reqParser(); rp != nil && rp.InBody() {
+			rp.Truncate(ts)
+		}
+	}
 	// A close-delimited response completes now; partial messages drop.
 	s.p[0].Close(ts)
 	s.p[1].Close(ts)

@@ -481,6 +481,26 @@ func (p *Parser) cutChunked(n uint64, ts int64) {
 	}
 }
 
+// Truncate completes the message whose body p is reading with the body
+// seen so far (BodySize counts only what came; the rest was never sent): the
+// peer answered before the body was sent, as when a server refuses an
+// "Expect: 100-continue" request, and the connection ended. It reports
+// whether a message completed (false when p is not in a body).
+func (p *Parser) Truncate(ts int64) bool {
+	switch p.st {
+	case stBody, stChunkSize, stChunkData, stChunkEnd:
+	case stTrailer:
+		p.buf = p.buf[:p.bodyEnd]
+		p.trl = p.trl[:0]
+	default:
+		return false
+	}
+	p.capture = false
+	p.rem = 0
+	p.complete(ts)
+	return true
+}
+
 // Close tells p the stream ended. A close-delimited body completes; any
 // other partial message is dropped. p is then ready for a new stream.
 func (p *Parser) Close(ts int64) {

@@ -856,3 +856,25 @@ func TestHeadlessResponses(t *testing.T) {
 	require.Len(t, qs.msgs, 1)
 	assert.Equal(t, "h", qs.msgs[0].Get("Host"))
 }
+
+// Truncate ends a message in its body with what was seen; outside a body
+// it does nothing.
+func TestTruncate(t *testing.T) {
+	pool := &Pool{}
+	sink := &testSink{pool: pool}
+	p := NewParser(KindRequest, Config{}, sink, pool, nil)
+	assert.False(t, p.Truncate(1), "between messages")
+	p.Write([]byte("PUT /f HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"), 1)
+	require.True(t, p.Truncate(2))
+	require.Len(t, sink.msgs, 1)
+	assert.EqualValues(t, 3, sink.msgs[0].BodySize)
+	assert.Zero(t, sink.msgs[0].LostBytes)
+	assert.True(t, p.Idle())
+	p.Write([]byte("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"), 3)
+	require.True(t, p.Truncate(4))
+	require.Len(t, sink.msgs, 2)
+	assert.EqualValues(t, 2, sink.msgs[1].BodySize)
+	p.Write([]byte("GET /g HTTP/1.1\r\nHost: h\r\n\r\n"), 5)
+	require.Len(t, sink.msgs, 3, "parsing goes on")
+	assert.Equal(t, "/g", sink.msgs[2].Path)
+}
