@@ -574,7 +574,15 @@ func (t *Tracker) detect(c *conn, dir sockevent.Direction, pos uint64, payload [
 		c.sniff = [2]sniff{}
 		return
 	}
-	c.chunks++
+	// A short contiguous beginning is kept and looked at again with the
+	// next bytes (below). Such chunks do not count against DetectChunks:
+	// a client writing its request a byte at a time would otherwise use
+	// them up before "OPTIONS " is even complete. They are bounded by
+	// sniffShort bytes.
+	gather := uint64(len(payload)) == size && len(probe) < sniffShort && len(probe) == sn.n+len(payload)
+	if !gather {
+		c.chunks++
+	}
 	limit := t.cfg.DetectChunks
 	if c.info.Existing {
 		limit *= 4
@@ -588,7 +596,7 @@ func (t *Tracker) detect(c *conn, dir sockevent.Direction, pos uint64, payload [
 		return
 	}
 	// Keep short contiguous beginnings: a protocol may need a few more bytes.
-	if uint64(len(payload)) == size && len(probe) < sniffShort && len(probe) == sn.n+len(payload) {
+	if gather {
 		if sn.n == 0 {
 			copy(sn.buf[:], payload)
 			sn.pos, sn.ts = pos, ts

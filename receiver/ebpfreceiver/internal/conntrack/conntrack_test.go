@@ -701,3 +701,21 @@ func TestExpectRefusedThenClose(t *testing.T) {
 	assert.Equal(t, 401, r.Resp.StatusCode)
 	assert.Zero(t, h.tr.Stats().Orphans)
 }
+
+// A request written a byte at a time is recognised whatever the length of
+// its method: the bytes gathered while the beginning is too short to tell
+// do not use up DetectChunks.
+func TestByteAtATimeLongMethod(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := sockevent.ConnID{PID: 1, FD: 3, Gen: 1}
+	h.open(c, sockevent.RoleServer, false, 1)
+	req := "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n"
+	for i := range len(req) {
+		h.data(c, sockevent.Ingress, req[i:i+1], int64(2+i))
+	}
+	h.data(c, sockevent.Egress, "HTTP/1.1 204 No Content\r\n\r\n", 100)
+	require.Len(t, h.recs, 1, "%v", h.strings())
+	assert.Equal(t, "OPTIONS", h.recs[0].Req.Method)
+	assert.Equal(t, 204, h.recs[0].Resp.StatusCode)
+	assert.Zero(t, h.tr.Stats().ConnsUnknown)
+}
