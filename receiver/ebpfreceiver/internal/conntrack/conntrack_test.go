@@ -719,3 +719,53 @@ func TestByteAtATimeLongMethod(t *testing.T) {
 	assert.Equal(t, 204, h.recs[0].Resp.StatusCode)
 	assert.Zero(t, h.tr.Stats().ConnsUnknown)
 }
+
+// A 417 answers an "Expect: 100-continue" request on a kept-alive
+// connection and the client retries without the expectation: the first
+// request (no body sent) pairs with the 417, and the retry is a request of
+// its own, not the first one's body.
+func TestExpectFailedRetry(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := sockevent.ConnID{PID: 1, FD: 3, Gen: 1}
+	in, out := sockevent.Ingress, sockevent.Egress
+	h.open(c, sockevent.RoleServer, false, 1)
+	h.data(c, in, "PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", 2)
+	h.data(c, out, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n", 3)
+	h.data(c, in, "PUT /f HTTP/1.1\r\nContent-Length: 4\r\n\r\ndata", 4)
+	h.data(c, out, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 5)
+	h.data(c, in, "GET /g HTTP/1.1\r\n\r\n", 6)
+	h.data(c, out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 7)
+	require.Len(t, h.recs, 3, "%v", h.strings())
+	for i, want := range []struct {
+		method string
+		status int
+		body   int64
+	}{{"PUT", 417, 0}, {"PUT", 201, 4}, {"GET", 200, 0}} {
+		r := h.recs[i]
+		assert.Equal(t, want.method, r.Req.Method, i)
+		assert.Equal(t, want.body, r.Req.BodySize, i)
+		require.NotNil(t, r.Resp, i)
+		assert.Equal(t, want.status, r.Resp.StatusCode, i)
+	}
+	assert.Zero(t, h.tr.Stats().Orphans)
+}
+
+// The client sends the body after all, after a final status to its
+// "Expect: 100-continue" request: the parser resyncs over it and finds the
+// next request.
+func TestExpectRefusedBodySentAnyway(t *testing.T) {
+	h := newHarness(t, Config{})
+	c := sockevent.ConnID{PID: 1, FD: 3, Gen: 1}
+	in, out := sockevent.Ingress, sockevent.Egress
+	h.open(c, sockevent.RoleServer, false, 1)
+	h.data(c, in, "PUT /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n", 2)
+	h.data(c, out, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", 3)
+	h.data(c, in, "data", 4)
+	h.data(c, in, "GET /g HTTP/1.1\r\n\r\n", 5)
+	h.data(c, out, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 6)
+	require.Len(t, h.recs, 2, "%v", h.strings())
+	assert.Equal(t, 401, h.recs[0].Resp.StatusCode)
+	assert.Equal(t, "/g", h.recs[1].Req.Path)
+	require.NotNil(t, h.recs[1].Resp)
+	assert.Equal(t, 200, h.recs[1].Resp.StatusCode)
+}

@@ -136,7 +136,7 @@ func (s *httpSession) Close(ts int64, why Unanswered) {
 		// (a refused "Expect: 100-continue"): the request ends with
 		// what was sent, and onRequest pairs it with the response.
 		if rp := s.reqParser(); rp != nil && rp.InBody() {
-			rp.Truncate(ts)
+			rp.Truncate()
 		}
 	}
 	// A close-delimited response completes now; partial messages drop.
@@ -310,6 +310,13 @@ func (s *httpSession) onResponse(m *http1.Message) {
 	if s.head == len(s.pending) {
 		if rp := s.reqParser(); rp != nil && s.held == nil && rp.InBody() {
 			s.held = m // early response: wait for the request to complete
+			if m.StatusCode >= 200 && rp.AwaitingContinue() {
+				// A final status instead of 100 Continue: the client
+				// does not send the body (it retries, as after a 417,
+				// or closes). The request ends now and onRequest
+				// pairs it; the next bytes are the next request.
+				rp.Truncate()
+			}
 			return
 		}
 		s.orphan(m)

@@ -482,11 +482,12 @@ func (p *Parser) cutChunked(n uint64, ts int64) {
 }
 
 // Truncate completes the message whose body p is reading with the body
-// seen so far (BodySize counts only what came; the rest was never sent): the
-// peer answered before the body was sent, as when a server refuses an
-// "Expect: 100-continue" request, and the connection ended. It reports
-// whether a message completed (false when p is not in a body).
-func (p *Parser) Truncate(ts int64) bool {
+// seen so far (BodySize counts only what came; the rest was never sent),
+// ending at its last byte seen: the peer answered before the body was sent,
+// as when a server refuses an "Expect: 100-continue" request. Should the
+// body come after all, p resyncs over it. It reports whether a message
+// completed (false when p is not in a body).
+func (p *Parser) Truncate() bool {
 	switch p.st {
 	case stBody, stChunkSize, stChunkData, stChunkEnd:
 	case stTrailer:
@@ -497,8 +498,14 @@ func (p *Parser) Truncate(ts int64) bool {
 	}
 	p.capture = false
 	p.rem = 0
-	p.complete(ts)
+	p.complete(p.lastTs)
 	return true
+}
+
+// AwaitingContinue reports whether p has read the head of an "Expect:
+// 100-continue" request and none of its body.
+func (p *Parser) AwaitingContinue() bool {
+	return p.m != nil && p.kind == KindRequest && p.st != stHead && p.m.Expect100 && p.m.BodySize == 0
 }
 
 // Close tells p the stream ended. A close-delimited body completes; any
