@@ -39,6 +39,10 @@ type Stats struct {
 type Collector struct {
 	objs  tcpStatsObjects
 	links []link.Link
+	// last holds the transitions of the previous Read: a state whose
+	// counters could not be read keeps them, so that the cumulative
+	// ebpf.tcp.state_transitions never goes backwards.
+	last [16]uint64
 }
 
 // Start loads the programs and attaches them. tracefs must be mounted (the
@@ -104,12 +108,14 @@ func (c *Collector) Read() (Stats, error) {
 	for i := uint32(0); i < uint32(len(st.Transitions)); i++ {
 		if e := c.objs.StateCounts.Lookup(&i, &perCPU); e != nil {
 			err = errors.Join(err, e)
+			st.Transitions[i] = c.last[i]
 			continue
 		}
 		for _, n := range perCPU {
 			st.Transitions[i] += n
 		}
 	}
+	c.last = st.Transitions
 	return st, err
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tracer"
@@ -85,4 +86,28 @@ func TestSYNRetransmitsAndStates(t *testing.T) {
 			t.Errorf("program %d still loaded after Close", id)
 		}
 	}
+}
+
+// A Read whose state counters cannot be read reports the error and the
+// previous counts, never zeros: ebpf.tcp.state_transitions is cumulative.
+func TestReadKeepsTransitionsOnError(t *testing.T) {
+	requireRoot(t)
+	require.NoError(t, tracer.MountTracefs(""))
+	c, err := Start()
+	require.NoError(t, err)
+	defer c.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	cn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	cn.Close()
+	good, err := c.Read()
+	require.NoError(t, err)
+	require.Positive(t, good.Transitions[1], "transitions to established")
+
+	require.NoError(t, c.objs.StateCounts.Close()) // every lookup now fails
+	bad, err := c.Read()
+	require.Error(t, err)
+	assert.Equal(t, good.Transitions, bad.Transitions)
 }
