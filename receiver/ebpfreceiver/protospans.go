@@ -33,18 +33,23 @@ const (
 
 // registerProtocols adds the non-HTTP/1 parsers to the tracker; their
 // exchanges become spans in b when spans is true (a traces pipeline uses
-// the receiver). Without one the parsers still run: conn_stats labels
-// connections with the protocol they found.
-func registerProtocols(t *conntrack.Tracker, b *spanBuilder, spans bool) {
+// the receiver), and go to also when it is set (the RED metrics). Without
+// either the parsers still run: conn_stats labels connections with the
+// protocol they found.
+func registerProtocols(t *conntrack.Tracker, b *spanBuilder, spans bool, also func(*protocols.Exchange)) {
 	p := &protoSpans{b: b, byPID: make(map[uint32]ptrace.SpanSlice),
 		res: make(map[uint32]ptrace.ResourceSpans)}
 	b.onForget = append(b.onForget, func(pid uint32) {
 		delete(p.byPID, pid)
 		delete(p.res, pid)
 	})
-	emit := p.add
-	if !spans {
-		emit = func(*protocols.Exchange) {}
+	emit := func(e *protocols.Exchange) {
+		if spans {
+			p.add(e)
+		}
+		if also != nil {
+			also(e)
+		}
 	}
 	t.Register(http2.New(emit))
 	t.Register(pgsql.New(emit))

@@ -21,7 +21,7 @@ import (
 func TestProtocolSpans(t *testing.T) {
 	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 10)
 	tr := conntrack.New(conntrack.Config{}, b.add)
-	registerProtocols(tr, b, true)
+	registerProtocols(tr, b, true, nil)
 
 	http := sockevent.ConnID{PID: 4242, FD: 7, Gen: 1}
 	tr.OnOpen(&sockevent.Open{ID: http, Role: sockevent.RoleServer,
@@ -85,7 +85,7 @@ func TestProtocolSpans(t *testing.T) {
 func TestProtocolsWithoutTraces(t *testing.T) {
 	b := newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 10)
 	tr := conntrack.New(conntrack.Config{}, b.add)
-	registerProtocols(tr, b, false)
+	registerProtocols(tr, b, false, nil)
 	id := sockevent.ConnID{PID: 4242, FD: 9, Gen: 3}
 	tr.OnOpen(&sockevent.Open{ID: id, Role: sockevent.RoleClient})
 	q := "*1\r\n$4\r\nPING\r\n"

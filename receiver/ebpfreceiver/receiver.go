@@ -19,6 +19,7 @@ import (
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/http1"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procinfo"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procstats"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/protocols"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tcpstats"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/tlsprobe"
@@ -102,13 +103,16 @@ func (r *tracesReceiver) Start(_ context.Context, _ component.Host) error {
 	r.procs = procinfo.NewReader("", 0)
 	r.spans = newSpanBuilder(r.cfg.HTTP, r.procs, r.cfg.MaxPendingSpans)
 	r.tracker = conntrack.New(r.trackerConfig(), r.onRecord)
-	registerProtocols(r.tracker, r.spans, r.next != nil) // HTTP/2, PostgreSQL, MySQL, Redis, DNS, Kafka (protospans.go)
 	r.startNs = time.Now().UnixNano()
 	var parsers sockevent.Handler = r.tracker
 	mc := r.cfg.Metrics
+	var redExchange func(*protocols.Exchange)
 	if r.nextMetrics != nil && mc.RED {
 		r.red = newREDMetrics(mc.CardinalityLimit, r.startNs)
+		redExchange = r.redExchange
 	}
+	// HTTP/2, PostgreSQL, MySQL, Redis, DNS, Kafka (protospans.go)
+	registerProtocols(r.tracker, r.spans, r.next != nil, redExchange)
 	if r.wantsMetrics() && mc.ConnStats {
 		r.conns = newConnStats(r.tracker, r.tracker.ProtocolOf, r.startNs)
 		parsers = r.conns
@@ -342,6 +346,24 @@ func (r *tracesReceiver) mute(id sockevent.ConnID) {
 
 // onRecord is called by the connection tracker for every request/response
 // pair, on the tracer's goroutine.
+// redExchange counts HTTP/2 and gRPC exchanges in the RED histograms, as
+// onRecord does HTTP/1 ones. The server is named as on the span: the
+// :authority of a client's request, else the server side's address.
+func (r *tracesReceiver) redExchange(e *protocols.Exchange) {
+	if e.Protocol != protocols.HTTP2 || e.Push {
+		return
+	}
+	server := e.Conn.Local
+	if e.Conn.Role == sockevent.RoleClient {
+		server = e.Conn.Remote
+	}
+	addr := e.Get("server.address")
+	if addr == "" && server.IsValid() {
+		addr = r.spans.addrString(server.Addr())
+	}
+	r.red.addExchange(e, addr, int(server.Port()), e.EndNs)
+}
+
 func (r *tracesReceiver) onRecord(rec *conntrack.Record) {
 	if r.next != nil {
 		r.spans.add(rec)

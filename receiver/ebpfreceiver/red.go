@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/conntrack"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/protocols"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
 )
 
@@ -123,7 +124,30 @@ func (m *redMetrics) add(r *conntrack.Record, serverAddr string, serverPort int,
 	} else {
 		k.errType = "no_response_" + r.Unanswered.String()
 	}
-	sec := r.Duration().Seconds()
+	m.observe(k, client, r.Duration().Seconds(), nowNs)
+}
+
+// addExchange records an HTTP/2 exchange (gRPC included): they are HTTP
+// requests as much as HTTP/1 ones, with the same attributes; error.type is
+// the exchange's (the HTTP status, or the gRPC status name when the call
+// failed under a 200).
+func (m *redMetrics) addExchange(e *protocols.Exchange, serverAddr string, serverPort int, nowNs int64) {
+	k := redKey{pid: e.Conn.ID.PID, method: e.Get("http.request.method"), route: e.Get("http.route"),
+		serverAddr: serverAddr, serverPort: serverPort}
+	if !knownMethods[k.method] {
+		k.method = "_OTHER"
+	}
+	if st, ok := e.GetInt("http.response.status_code"); ok {
+		k.status = int(st)
+	}
+	if e.Error {
+		k.errType = e.ErrorType
+	}
+	sec := float64(max(e.EndNs-e.StartNs, 0)) / 1e9
+	m.observe(k, e.Conn.Role == sockevent.RoleClient, sec, nowNs)
+}
+
+func (m *redMetrics) observe(k redKey, client bool, sec float64, nowNs int64) {
 	if client {
 		m.client.observe(k, sec, nowNs)
 	} else {

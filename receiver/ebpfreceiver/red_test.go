@@ -1,6 +1,7 @@
 package ebpfreceiver
 
 import (
+	"bytes"
 	"net/netip"
 	"testing"
 	"time"
@@ -8,9 +9,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	xhttp2 "golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/conntrack"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/http1"
+	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/procinfo"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
 )
 
@@ -90,4 +94,54 @@ func keysOf[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// HTTP/2 and gRPC requests are counted in the RED histograms like HTTP/1
+// ones: a plain GET with its templated route and status, a gRPC call that
+// failed under a 200 with the gRPC status as error.type.
+func TestREDHTTP2(t *testing.T) {
+	r := &tracesReceiver{red: newREDMetrics(100, 1)}
+	r.spans = newSpanBuilder(HTTPConfig{}, procinfo.NewReader(t.TempDir(), 0), 100)
+	r.tracker = conntrack.New(conntrack.Config{}, r.spans.add)
+	registerProtocols(r.tracker, r.spans, false, r.redExchange)
+
+	var cb, sb, hb bytes.Buffer
+	cl, sv := xhttp2.NewFramer(&cb, nil), xhttp2.NewFramer(&sb, nil)
+	enc := hpack.NewEncoder(&hb)
+	headers := func(fr *xhttp2.Framer, id uint32, end bool, kv ...string) {
+		hb.Reset()
+		for i := 0; i < len(kv); i += 2 {
+			require.NoError(t, enc.WriteField(hpack.HeaderField{Name: kv[i], Value: kv[i+1]}))
+		}
+		require.NoError(t, fr.WriteHeaders(xhttp2.HeadersFrameParam{StreamID: id, BlockFragment: hb.Bytes(), EndStream: end, EndHeaders: true}))
+	}
+	cb.WriteString(xhttp2.ClientPreface)
+	require.NoError(t, cl.WriteSettings())
+	headers(cl, 1, true, ":method", "GET", ":scheme", "http", ":path", "/users/42", ":authority", "svc:8080")
+	headers(cl, 3, false, ":method", "POST", ":scheme", "http", ":path", "/shop.Orders/Get", ":authority", "svc:8080",
+		"content-type", "application/grpc", "te", "trailers")
+	require.NoError(t, cl.WriteData(3, true, []byte("\x00\x00\x00\x00\x00")))
+	require.NoError(t, sv.WriteSettings())
+	// The server's encoder has its own dynamic table.
+	enc = hpack.NewEncoder(&hb)
+	headers(sv, 1, true, ":status", "200")
+	headers(sv, 3, false, ":status", "200", "content-type", "application/grpc")
+	headers(sv, 3, true, "grpc-status", "13", "grpc-message", "boom")
+
+	id := sockevent.ConnID{PID: 7, FD: 4, Gen: 1}
+	r.tracker.OnOpen(&sockevent.Open{ID: id, Role: sockevent.RoleServer,
+		Local: netip.MustParseAddrPort("10.0.0.1:8080"), Remote: netip.MustParseAddrPort("10.0.0.2:5555")})
+	r.tracker.OnData(&sockevent.Data{ID: id, Dir: sockevent.Ingress, TimeNs: 1000, Size: uint32(cb.Len()), Payload: cb.Bytes()})
+	r.tracker.OnData(&sockevent.Data{ID: id, Dir: sockevent.Egress, TimeNs: 3000, Size: uint32(sb.Len()), Payload: sb.Bytes()})
+
+	got := collectRED(r.red)
+	get := got["http.server.request.duration GET /users/{id} 200"]
+	require.Equal(t, uint64(1), get.Count(), "keys: %v", keysOf(got))
+	v, _ := get.Attributes().Get("server.address")
+	assert.Equal(t, "10.0.0.1", v.Str())
+	grpc, ok := got["http.server.request.duration POST /shop.Orders/Get 200 INTERNAL"]
+	require.True(t, ok, "keys: %v", keysOf(got))
+	assert.Equal(t, uint64(1), grpc.Count())
+	_, n := r.spans.take()
+	assert.Zero(t, n, "no traces pipeline: no spans")
 }
