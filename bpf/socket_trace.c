@@ -588,10 +588,15 @@ static __always_inline bool emit_open(struct sock *sk, u32 tgid, s32 fd, u64 gen
 		return false;
 	}
 	u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	// b3: the process is not in known_procs (the kernel side kicks for
+	// it), so user space marks it again even if it thinks it did: an exit
+	// or exec record dropped on a full ring, or an LRU eviction, would
+	// otherwise leave it kicking for good.
+	u8 unknown = !bpf_map_lookup_elem(&known_procs, &tgid);
 	e->h.type = EV_OPEN;
 	e->h.b1 = role;
 	e->h.b2 = existing;
-	e->h.b3 = 0;
+	e->h.b3 = unknown;
 	e->h.tgid = tgid;
 	e->h.fd = fd;
 	e->h.size = family;
@@ -614,7 +619,7 @@ static __always_inline bool emit_open(struct sock *sk, u32 tgid, s32 fd, u64 gen
 	e->_pad = 0;
 	bpf_ringbuf_submit(e, rb_flags());
 	count(CNT_OPEN_EVENTS, 1);
-	if (!bpf_map_lookup_elem(&known_procs, &tgid))
+	if (unknown)
 		kick(ts);
 	return true;
 }

@@ -24,6 +24,7 @@ const (
 	offType = 0
 	offB1   = 1 // open: role; data: dir
 	offB2   = 2 // open: existing
+	offB3   = 3 // open: the process is not in known_procs
 	offTgid = 4
 	offFd   = 8
 	offSize = 12 // data: bytes moved; open: family
@@ -118,7 +119,7 @@ func (t *Tracer) dispatch(raw []byte) {
 		t.nEvents.Add(1)
 		t.nOpen.Add(1)
 		t.h.OnOpen(o)
-		t.markKnown(id.PID)
+		t.markKnown(id.PID, raw[offB3] != 0)
 		return
 	case evClose:
 		if len(raw) < closeSize {
@@ -130,7 +131,12 @@ func (t *Tracer) dispatch(raw []byte) {
 			BytesSent: le.Uint64(raw[offSent:]),
 			BytesRecv: le.Uint64(raw[offRecv:]),
 		}
-		t.untrack(id)
+		if !t.untrack(id) {
+			// Already closed at the process's exec (a socket it
+			// kept across execve and used before this reader saw
+			// the exec record): reported once.
+			return
+		}
 		t.nEvents.Add(1)
 		t.nClose.Add(1)
 		t.h.OnClose(c)
@@ -144,6 +150,12 @@ func (t *Tracer) dispatch(raw []byte) {
 		return
 	case evExec:
 		delete(t.known, id.PID) // the kernel side forgot it too
+		// execve closed the process's CLOEXEC sockets without a
+		// close() (no Close record), and the kernel side takes every
+		// connection from before the exec as ended (its exec_id; one
+		// kept across the exec comes back as a new, existing one): end
+		// them all now rather than at the new image's exit.
+		t.processExited(id.PID, ts)
 		if h := t.hook.Load(); h != nil {
 			(*h).ProcessExec(id.PID)
 		}
@@ -186,19 +198,22 @@ func (t *Tracer) track(id sockevent.ConnID) {
 	fds[id.FD] = id.Gen
 }
 
-func (t *Tracer) untrack(id sockevent.ConnID) {
+// untrack forgets a closed connection; false when it was not tracked
+// (closed already, at its process's exec).
+func (t *Tracer) untrack(id sockevent.ConnID) bool {
 	fds := t.live[id.PID]
 	if fds == nil || fds[id.FD] != id.Gen {
-		return
+		return false
 	}
 	delete(fds, id.FD)
 	if len(fds) == 0 {
 		delete(t.live, id.PID)
 	}
+	return true
 }
 
-// processExited reports a Close for every connection the exited process
-// still had open, with the byte totals from the BPF conns map, and removes
+// processExited reports a Close for every connection the exited (or
+// exec'd) process still had open, with the byte totals from the BPF conns map, and removes
 // the map entries.
 func (t *Tracer) processExited(pid uint32, ts int64) {
 	fds := t.live[pid]

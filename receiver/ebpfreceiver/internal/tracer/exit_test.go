@@ -52,3 +52,27 @@ os._exit(0)
 	assert.GreaterOrEqual(t, st.ExitClosed, uint64(2))
 	assert.Positive(t, st.KernelExitEvents)
 }
+
+// execve closes the sockets opened with CLOEXEC (Python's and Go's
+// default) without a close(): no Close record comes. The exec record now
+// ends every connection of the process, as its exit would.
+func TestExecClosesConnections(t *testing.T) {
+	_, rec := startTracer(t, Config{})
+	py := startPy(t, "-c", `
+import os, socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+c = socket.create_connection(l.getsockname()); s, _ = l.accept()
+c.sendall(b"ping!"); assert s.recv(5) == b"ping!"
+print("ready", flush=True)
+os.execv("/bin/sleep", ["sleep", "30"])
+`)
+	py.expect(t, "ready")
+	pid := py.cmd.Process.Pid
+	var opens []sockevent.Open
+	require.Eventually(t, func() bool { opens = rec.opensOf(pid); return len(opens) == 2 }, 5*time.Second, 10*time.Millisecond)
+	ids := make([]sockevent.ConnID, len(opens))
+	for i, o := range opens {
+		ids[i] = o.ID
+	}
+	rec.waitClosed(t, ids...)
+}

@@ -72,3 +72,30 @@ func TestFillKicks(t *testing.T) {
 	t.Logf("kicks during the burst: %d; records %d, dropped %d", st.Kicks-before, st.KernelRecords(), st.Drops())
 	assert.Greater(t, st.Kicks, before, "a ring a quarter full wakes the reader")
 }
+
+// The kernel side forgets a process before it writes its exit or exec
+// record, so with that record dropped on a full ring user space still took
+// the pid as known and never marked it again: every later Open of the pid
+// kicked the reader. The Open now says when the kernel does not know the
+// process (b3), and the mark is written again.
+func TestKnownResyncAfterDroppedExit(t *testing.T) {
+	requireBPF(t)
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.LRUHash, KeySize: 4, ValueSize: 1, MaxEntries: maxKnown})
+	require.NoError(t, err)
+	defer m.Close()
+	tr := &Tracer{h: &recorder{}, knownProcs: m, known: map[uint32]struct{}{}}
+	open := func(fd int32, gen uint64, unknown bool) {
+		o := hdr(evOpen, 0, 0, 42, fd, 2, gen, 10, openSize)
+		if unknown {
+			o[offB3] = 1
+		}
+		tr.dispatch(o)
+	}
+	var v uint8
+	open(7, 1, true)
+	require.NoError(t, m.Lookup(uint32(42), &v), "marked")
+	// sched_process_exit: the pid leaves known_procs, its record is dropped.
+	require.NoError(t, m.Delete(uint32(42)))
+	open(3, 2, true) // a later Open of pid 42, unknown to the kernel
+	require.NoError(t, m.Lookup(uint32(42), &v), "marked again")
+}

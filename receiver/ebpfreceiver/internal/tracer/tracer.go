@@ -869,9 +869,14 @@ const maxKnown = 16384
 // markKnown tells the kernel side that the handler has seen an Open of pid
 // (and so looked at its /proc entry): its next Opens need not wake the
 // reader at once (see "Wakeups" in bpf/socket_trace.c). Once per process;
-// its exit record forgets it.
-func (t *Tracer) markKnown(pid uint32) {
-	if _, ok := t.known[pid]; ok || t.knownProcs == nil {
+// its exit record forgets it. unknown (the Open's b3) says the kernel side does not have it: an exit
+// or exec record dropped on a full ring (the kernel forgets the pid before
+// writing it) or an LRU eviction; it is marked again whatever known says.
+func (t *Tracer) markKnown(pid uint32, unknown bool) {
+	if t.knownProcs == nil {
+		return
+	}
+	if _, ok := t.known[pid]; ok && !unknown {
 		return
 	}
 	if len(t.known) >= maxKnown {

@@ -214,3 +214,25 @@ func TestNextPoll(t *testing.T) {
 	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, size, 1, size, time.Millisecond), "never below the floor")
 	assert.Equal(t, fastPollInterval, nextPoll(pollInterval, 10, 1, size, 0))
 }
+
+// A connection ended at its process's exec is reported closed once, even
+// when the kernel side's own Close for it (a socket kept across the exec,
+// used before the reader saw the exec record) comes after.
+func TestExecCloseOnce(t *testing.T) {
+	rec := &recorder{}
+	tr := &Tracer{h: rec}
+	tr.dispatch(hdr(evOpen, uint8(sockevent.RoleClient), 0, 42, 7, 2, 555, 10, openSize))
+	tr.dispatch(hdr(evExec, 0, 0, 42, 0, 0, 0, 20, hdrSize))
+	id := sockevent.ConnID{PID: 42, FD: 7, Gen: 555}
+	_, ok := rec.closeOf(id)
+	require.True(t, ok, "closed at the exec")
+	tr.dispatch(hdr(evClose, 0, 0, 42, 7, 0, 555, 30, closeSize))
+	assert.EqualValues(t, 1, tr.Stats().CloseEvents)
+	n := 0
+	for _, c := range rec.closes {
+		if c.ID == id {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n)
+}
