@@ -205,16 +205,33 @@ func (s *session) Skip(dir sockevent.Direction, _ uint64, _ int64) {
 
 func (s *session) Data(dir sockevent.Direction, b []byte, ts int64) {
 	dir &= 1
-	if k := s.skip[dir]; k > 0 {
-		if k >= len(b) {
-			s.skip[dir] -= len(b)
-			return
-		}
-		b = b[k:]
-		s.skip[dir] = 0
-	}
 	buf := &s.buf[dir]
-	buf.Append(b, ts)
+	// A chunk may hold more than the buffer takes (a batched Produce, a
+	// Fetch with records): it goes in piece by piece, each message parsed
+	// from its first keep bytes and the rest of it skipped.
+	for len(b) > 0 {
+		if k := s.skip[dir]; k > 0 {
+			if k >= len(b) {
+				s.skip[dir] -= len(b)
+				return
+			}
+			b = b[k:]
+			s.skip[dir] = 0
+		}
+		n := min(len(b), buf.Max-buf.Len())
+		if n <= 0 {
+			buf.Skip() // cannot happen: parse empties a full buffer
+			n = min(len(b), buf.Max)
+		}
+		buf.Append(b[:n], ts)
+		b = b[n:]
+		s.parse(dir, buf)
+	}
+}
+
+// parse handles the complete messages in buf, and the start of one longer
+// than keep (its remaining bytes are skipped).
+func (s *session) parse(dir sockevent.Direction, buf *protocols.Buffer) {
 	for {
 		p := buf.Bytes()
 		if len(p) < 4 {
@@ -234,9 +251,9 @@ func (s *session) Data(dir sockevent.Direction, b []byte, ts int64) {
 		if total > len(p) {
 			s.skip[dir] = total - len(p)
 			buf.Consume(len(p))
-		} else {
-			buf.Consume(total)
+			return
 		}
+		buf.Consume(total)
 		buf.Lost = false
 	}
 }

@@ -5,6 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/conntrack"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/protocols"
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/protocols/prototest"
@@ -227,4 +230,30 @@ func FuzzKafka(f *testing.F) {
 			}
 		}
 	})
+}
+
+// grow pads a length-prefixed message with n zero bytes (its length fixed).
+func grow(m []byte, n int) []byte {
+	b := append(append([]byte(nil), m[4:]...), make([]byte, n)...)
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(b))), b...)
+}
+
+// Messages larger than the buffer (a batched Produce, a Fetch with
+// records) in one write: parsed from their start, the rest skipped. They
+// used to be thrown away whole with every later exchange misread.
+func TestLargeMessages(t *testing.T) {
+	h := prototest.New(mk)
+	h.Open(sockevent.RoleClient, false)
+	req, resp := produce(2, 7, "orders", 0)
+	h.Write(sockevent.Egress, grow(req, 20000))
+	h.Write(sockevent.Ingress, resp)
+	freq, fresp := fetch(3, "orders", 0)
+	h.Write(sockevent.Egress, freq)
+	h.Write(sockevent.Ingress, grow(fresp, 20000))
+	h.Close()
+	require.Len(t, h.Got, 2, "%v", h.Lines())
+	assert.Equal(t, "send orders", h.Got[0].Name)
+	assert.Equal(t, "poll orders", h.Got[1].Name)
+	assert.False(t, h.Got[0].Error, "%v", h.Lines())
+	assert.False(t, h.Got[1].Error, "%v", h.Lines())
 }
