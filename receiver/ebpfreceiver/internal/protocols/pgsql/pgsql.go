@@ -152,10 +152,17 @@ func cstr(b []byte) (s, rest []byte, ok bool) {
 	return b, nil, false
 }
 
+// maxPendingOps bounds the client messages awaiting replies per connection
+// (a batch of ~2000 rows).
+const maxPendingOps = 4096
+
 // NewSession implements conntrack.Protocol.
 func (p *Protocol) NewSession(c *conntrack.ConnInfo) conntrack.Session {
 	s := &session{p: p, c: c, stmts: make(map[string]string), portals: make(map[string]portal)}
 	s.startup = true // also for a forked server: its first bytes are the startup message
+	// A batch (JDBC executeBatch, pgx Batch) sends a Bind and an Execute
+	// per row before its one Sync: the replies come after all of them.
+	s.ops.Max = maxPendingOps
 	for i := range s.buf {
 		s.buf[i].Lost = c.Existing
 	}

@@ -1,7 +1,9 @@
 package pgsql
 
 import (
+	"encoding/binary"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,4 +184,41 @@ func FuzzPGSQL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// pgMsg frames a message: type byte, length, body.
+func pgMsg(t byte, body string) []byte {
+	return append(binary.BigEndian.AppendUint32([]byte{t}, uint32(len(body)+4)), body...)
+}
+
+// A batch (JDBC executeBatch, pgx Batch): one Parse, a Bind and an Execute
+// per row, one Sync, then the replies. With more than 64 messages waiting
+// the oldest were reported as overflow and the rest as lost.
+func TestBatch(t *testing.T) {
+	const rows = 300
+	h := prototest.New(mk)
+	h.Open(sockevent.RoleClient, true)
+	req := pgMsg('P', "\x00INSERT INTO t VALUES ($1)\x00\x00\x00")
+	resp := pgMsg('1', "")
+	for i := range rows {
+		v := strconv.Itoa(i)
+		bind := "\x00\x00\x00\x00\x00\x01" + string(binary.BigEndian.AppendUint32(nil, uint32(len(v)))) + v + "\x00\x00"
+		req = append(req, pgMsg('B', bind)...)
+		req = append(req, pgMsg('E', "\x00\x00\x00\x00\x00")...)
+		resp = append(resp, pgMsg('2', "")...)
+		resp = append(resp, pgMsg('C', "INSERT 0 1\x00")...)
+	}
+	req = append(req, pgMsg('S', "")...)
+	resp = append(resp, pgMsg('Z', "I")...)
+	h.Write(sockevent.Egress, req)
+	h.Write(sockevent.Ingress, resp)
+	h.Close()
+	if len(h.Got) != rows {
+		t.Fatalf("%d exchanges, want %d: %v", len(h.Got), rows, h.Lines()[:3])
+	}
+	for i, e := range h.Got {
+		if e.Error || e.Name != "INSERT t" {
+			t.Fatalf("exchange %d: %s", i, h.Lines()[i])
+		}
+	}
 }
