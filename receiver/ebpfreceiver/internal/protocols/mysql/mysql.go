@@ -346,9 +346,12 @@ func (s *session) response(seq byte, p []byte, end int64) {
 	if !ok {
 		return // handshake, or a response whose command was not seen
 	}
-	if seq == 1 && c.state != rsFirst {
+	prev := s.lastSeq
+	s.lastSeq = seq
+	if seq == 1 && prev != 0 && c.state != rsFirst {
 		// A new response while the previous one was incomplete: it was
-		// cut by a gap.
+		// cut by a gap. (Sequence ids wrap: in a result set of more
+		// than 254 rows, 1 follows 0.)
 		s.cmds.Pop()
 		s.report(c, conntrack.ResponseLost)
 		if c, ok = s.cmds.Peek(); !ok {

@@ -201,3 +201,31 @@ func FuzzMySQL(f *testing.F) {
 		}
 	})
 }
+
+// A result set of more than 254 rows: the packets' sequence id wraps past
+// 255 to 0 and 1, and the 1 used to be taken for the start of a new
+// response (the query reported as lost).
+func TestSequenceWrap(t *testing.T) {
+	pkt := func(seq byte, p []byte) []byte {
+		n := len(p)
+		return append([]byte{byte(n), byte(n >> 8), byte(n >> 16), seq}, p...)
+	}
+	h := prototest.New(mk)
+	h.Open(sockevent.RoleClient, true)
+	h.Write(sockevent.Egress, pkt(0, append([]byte{comQuery}, "SELECT x FROM t"...)))
+	seq := byte(1)
+	resp := pkt(seq, []byte{1}) // one column
+	seq++
+	resp = append(resp, pkt(seq, append([]byte{3}, "def"...))...) // its definition
+	seq++
+	for range 300 {
+		resp = append(resp, pkt(seq, []byte{1, 'a'})...)
+		seq++ // wraps past 255
+	}
+	resp = append(resp, pkt(seq, []byte{0xfe, 0, 0, 2, 0, 0, 0})...) // OK (DEPRECATE_EOF)
+	h.Write(sockevent.Ingress, resp)
+	h.Close()
+	if len(h.Got) != 1 || h.Got[0].Error || h.Got[0].A["db.response.returned_rows"] != "300" {
+		t.Fatalf("want one answered query with 300 rows: %v", h.Lines())
+	}
+}
