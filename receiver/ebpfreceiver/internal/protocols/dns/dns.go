@@ -179,13 +179,24 @@ func (*Protocol) Detect(_ *conntrack.ConnInfo, _ sockevent.Direction, b []byte, 
 	if len(b) >= 2 && int(binary.BigEndian.Uint16(b)) == len(b)-2 && Parse(b[2:], &m) {
 		return conntrack.Yes
 	}
-	if Parse(b, &m) {
+	if Parse(b, &m) || firstPrefixed(b, &m) {
 		return conntrack.Yes
 	}
 	if len(b) < headerLen {
 		return conntrack.Maybe
 	}
 	return conntrack.No
+}
+
+// firstPrefixed tells whether b starts with a whole length-prefixed DNS
+// message followed by more bytes: TCP with several messages in one write
+// (glibc sends its A and AAAA queries so).
+func firstPrefixed(b []byte, m *Message) bool {
+	if len(b) < 2 {
+		return false
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	return 2+n < len(b) && Parse(b[2:2+n], m)
 }
 
 // NewSession implements conntrack.Protocol.
@@ -219,9 +230,14 @@ func (s *session) Data(dir sockevent.Direction, b []byte, ts int64) {
 	dir &= 1
 	if s.tcp == 0 {
 		// A TCP peer may read or write the two-byte length alone.
-		if len(b) <= 2 || int(binary.BigEndian.Uint16(b)) == len(b)-2 && Parse(b[2:], &s.m) {
+		switch {
+		case len(b) <= 2 || int(binary.BigEndian.Uint16(b)) == len(b)-2 && Parse(b[2:], &s.m):
 			s.tcp = 1
-		} else {
+		case Parse(b, &s.m):
+			s.tcp = -1
+		case firstPrefixed(b, &s.m):
+			s.tcp = 1 // several messages in one write (glibc's A and AAAA)
+		default:
 			s.tcp = -1
 		}
 	}

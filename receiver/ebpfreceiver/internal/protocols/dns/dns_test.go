@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"encoding/binary"
 	"os"
 	"strings"
 	"testing"
@@ -114,4 +115,42 @@ func FuzzDNS(f *testing.F) {
 		h.T.Tick(h.TimeAfter(3600))
 		h.Close()
 	})
+}
+
+// tcpQuery is a length-prefixed query (or response) for example.com.
+func tcpQuery(id, typ uint16, resp bool) []byte {
+	b := binary.BigEndian.AppendUint16(nil, id)
+	fl := uint16(0x0100)
+	if resp {
+		fl |= 0x8000
+	}
+	b = binary.BigEndian.AppendUint16(b, fl)
+	b = append(b, 0, 1, 0, 0, 0, 0, 0, 0)
+	b = append(b, "\x07example\x03com\x00"...)
+	b = binary.BigEndian.AppendUint16(b, typ)
+	b = append(b, 0, 1)
+	return append(binary.BigEndian.AppendUint16(nil, uint16(len(b))), b...)
+}
+
+// glibc over TCP writes its A and AAAA queries in one write: two
+// length-prefixed messages in one chunk. Such a connection was not
+// recognised as DNS at all.
+func TestTCPTwoQueriesInOneWrite(t *testing.T) {
+	h := prototest.New(mk)
+	h.Open(sockevent.RoleClient, false)
+	for i := range 3 {
+		id := uint16(10 * i)
+		h.Write(sockevent.Egress, append(tcpQuery(id+1, 1, false), tcpQuery(id+2, 28, false)...))
+		h.Write(sockevent.Ingress, tcpQuery(id+1, 1, true))
+		h.Write(sockevent.Ingress, tcpQuery(id+2, 28, true))
+	}
+	h.Close()
+	if len(h.Got) != 6 {
+		t.Fatalf("%d exchanges, want 6: %v", len(h.Got), h.Lines())
+	}
+	for i, e := range h.Got {
+		if e.Error {
+			t.Errorf("exchange %d: %s", i, h.Lines()[i])
+		}
+	}
 }
