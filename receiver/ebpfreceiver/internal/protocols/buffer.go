@@ -77,6 +77,22 @@ func (b *Buffer) Reset() {
 	b.Lost = false
 }
 
+// Discard drops from b the *n bytes still to be skipped (the rest of a
+// message too large to keep), lowers *n by what it dropped, and returns
+// what is left of b.
+func Discard(n *int, b []byte) []byte {
+	if *n <= 0 {
+		return b
+	}
+	if *n >= len(b) {
+		*n -= len(b)
+		return nil
+	}
+	b = b[*n:]
+	*n = 0
+	return b
+}
+
 // Queue is a bounded FIFO of pending requests.
 type Queue[T any] struct {
 	items []T

@@ -210,13 +210,8 @@ func (s *session) Data(dir sockevent.Direction, b []byte, ts int64) {
 	// Fetch with records): it goes in piece by piece, each message parsed
 	// from its first keep bytes and the rest of it skipped.
 	for len(b) > 0 {
-		if k := s.skip[dir]; k > 0 {
-			if k >= len(b) {
-				s.skip[dir] -= len(b)
-				return
-			}
-			b = b[k:]
-			s.skip[dir] = 0
+		if b = protocols.Discard(&s.skip[dir], b); len(b) == 0 {
+			return
 		}
 		n := min(len(b), buf.Max-buf.Len())
 		if n <= 0 {

@@ -184,13 +184,8 @@ func (s *session) Skip(dir sockevent.Direction, _ uint64, _ int64) {
 
 func (s *session) Data(dir sockevent.Direction, b []byte, ts int64) {
 	dir &= 1
-	if k := s.skip[dir]; k > 0 {
-		if k >= len(b) {
-			s.skip[dir] -= len(b)
-			return
-		}
-		b = b[k:]
-		s.skip[dir] = 0
+	if b = protocols.Discard(&s.skip[dir], b); len(b) == 0 {
+		return
 	}
 	buf := &s.buf[dir]
 	buf.Append(b, ts)

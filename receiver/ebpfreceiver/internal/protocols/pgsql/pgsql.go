@@ -217,13 +217,8 @@ func (s *session) Data(dir sockevent.Direction, b []byte, ts int64) {
 	if s.done {
 		return
 	}
-	if k := s.skip[dir]; k > 0 {
-		if k >= len(b) {
-			s.skip[dir] -= len(b)
-			return
-		}
-		b = b[k:]
-		s.skip[dir] = 0
+	if b = protocols.Discard(&s.skip[dir], b); len(b) == 0 {
+		return
 	}
 	buf := &s.buf[dir]
 	if s.sslWait && s.c.Role != sockevent.RoleUnknown && dir != protocols.ReqDir(s.c.Role) && len(b) > 0 {
