@@ -3,7 +3,12 @@ package tracer
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"io/fs"
 	"net/netip"
+	"os"
+	"strconv"
+	"time"
 
 	"github.com/otelcol-ebpf/otelcol-ebpf/receiver/ebpfreceiver/internal/sockevent"
 )
@@ -233,6 +238,67 @@ func (t *Tracer) processExited(pid uint32, ts int64) {
 		t.nExitClosed.Add(1)
 		t.h.OnClose(c)
 	}
+}
+
+// sweepEvery is how often the reader checks whether Close or exit records
+// were dropped (a lookup of the BPF counters); only then does it sweep.
+const sweepEvery = 10 * time.Second
+
+// maybeSweep sweeps the live connections (sweep) when the kernel side
+// dropped Close or exit records since the last sweep: without them a
+// connection, or a whole process's, would stay in live (and open in the
+// handler) until its pid exits again, and live would grow on a node that
+// often fills the ring.
+func (t *Tracer) maybeSweep() {
+	t.mu.Lock()
+	c := t.kernelCounters()
+	t.mu.Unlock()
+	drops := c[socketTraceCounterCNT_DROP_RB_CLOSE] + c[socketTraceCounterCNT_DROP_RB_EXIT]
+	if drops == t.sweptDrops {
+		return
+	}
+	t.sweptDrops = drops
+	t.sweep(time.Now().UnixNano())
+}
+
+// sweep reports a Close for every live connection the kernel side no
+// longer has (its conns entry is gone or is a newer connection on the fd:
+// it was closed and the record dropped) and for every connection of a
+// process that no longer exists (its exit record dropped). Byte totals
+// are those of the entry when there is one. A Close record still in the
+// ring for one of them is then not reported again (untrack).
+func (t *Tracer) sweep(now int64) {
+	for pid, fds := range t.live {
+		if _, err := os.Stat(t.procDir(pid)); errors.Is(err, fs.ErrNotExist) {
+			t.processExited(pid, now)
+			continue
+		}
+		if t.connsMap == nil {
+			continue
+		}
+		for fd, gen := range fds {
+			key := uint64(pid)<<32 | uint64(uint32(fd))
+			var v socketTraceConn
+			if err := t.connsMap.Lookup(&key, &v); err == nil && v.Gen == gen {
+				continue
+			}
+			id := sockevent.ConnID{PID: pid, FD: fd, Gen: gen}
+			t.untrack(id)
+			t.nEvents.Add(1)
+			t.nClose.Add(1)
+			t.nSwept.Add(1)
+			t.h.OnClose(&sockevent.Close{ID: id, TimeNs: now})
+		}
+	}
+}
+
+// procDir is /proc/<pid> (under procRoot in tests).
+func (t *Tracer) procDir(pid uint32) string {
+	root := t.procRoot
+	if root == "" {
+		root = "/proc"
+	}
+	return root + "/" + strconv.FormatUint(uint64(pid), 10)
 }
 
 // cString returns b up to its first NUL byte.

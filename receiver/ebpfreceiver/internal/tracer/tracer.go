@@ -222,8 +222,12 @@ type Stats struct {
 	DataBytes    uint64 // sum of Data.Size
 	PayloadBytes uint64 // sum of len(Data.Payload)
 	// ExitClosed counts the Close events reported because the process
-	// exited with the connection open (included in CloseEvents).
+	// exited or exec'd with the connection open (included in CloseEvents).
 	ExitClosed uint64
+	// Swept counts the Close events reported by a sweep after Close
+	// records were dropped: the kernel side no longer had the connection
+	// (included in CloseEvents).
+	Swept uint64
 	// Malformed counts ring records user space could not decode.
 	Malformed uint64
 
@@ -314,11 +318,16 @@ type Tracer struct {
 
 	// user-space counters (written by the reader goroutine)
 	nRecords, nEvents, nOpen, nData, nClose, nDataBytes, nPayload, nMalformed, nExitClosed atomic.Uint64
-	nTLSData, nMuted, nKicks                                                               atomic.Uint64
+	nTLSData, nMuted, nKicks, nSwept                                                       atomic.Uint64
 	pend                                                                                   pendingCounts // see publish; owned by the reader goroutine
 
 	hook      atomic.Pointer[ProcessHook] // see SetProcessHook
 	drainHook func(next time.Duration)    // see SetDrainHook
+
+	// sweep (events.go; reader goroutine): the Close and exit drops
+	// counted at the last sweep, and /proc (a test sets another root).
+	sweptDrops uint64
+	procRoot   string
 
 	// Owned by the reader goroutine: open connections per pid, closed by
 	// a process-exit record, and the BPF conns map to read their totals.
@@ -595,6 +604,7 @@ func (t *Tracer) Stats() Stats {
 		PayloadBytes: t.nPayload.Load(),
 		Malformed:    t.nMalformed.Load(),
 		ExitClosed:   t.nExitClosed.Load(),
+		Swept:        t.nSwept.Load(),
 	}
 	t.mu.Lock()
 	c := t.kernelCounters()
@@ -748,6 +758,7 @@ func (t *Tracer) run() {
 	interval := pollInterval
 	size := t.reader.size()
 	last := time.Now()
+	lastSweep := last
 	for {
 		stopping := t.stopping.Load()
 		now := time.Now()
@@ -760,6 +771,10 @@ func (t *Tracer) run() {
 		last = now
 		if t.drainHook != nil {
 			t.drainHook(interval)
+		}
+		if now.Sub(lastSweep) >= sweepEvery {
+			lastSweep = now
+			t.maybeSweep()
 		}
 		timer.Reset(interval)
 		select {

@@ -2,7 +2,10 @@ package tracer
 
 import (
 	"encoding/binary"
+	"github.com/cilium/ebpf"
 	"net/netip"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 	"unsafe"
@@ -235,4 +238,46 @@ func TestExecCloseOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, n)
+}
+
+// After Close or exit records were dropped, a sweep closes the live
+// connections the kernel side no longer has (entry gone, or a newer
+// connection on the fd) and those of processes that no longer exist.
+func TestSweep(t *testing.T) {
+	requireBPF(t)
+	conns, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 8,
+		ValueSize: uint32(binary.Size(socketTraceConn{})), MaxEntries: 16})
+	require.NoError(t, err)
+	defer conns.Close()
+	me := uint32(os.Getpid())
+	put := func(pid uint32, fd int32, gen uint64) {
+		key := uint64(pid)<<32 | uint64(uint32(fd))
+		require.NoError(t, conns.Put(&key, &socketTraceConn{Gen: gen, Sent: 10}))
+	}
+	cmd := exec.Command("true")
+	require.NoError(t, cmd.Run())
+	dead := uint32(cmd.Process.Pid)
+
+	rec := &recorder{}
+	tr := &Tracer{h: rec, connsMap: conns}
+	for _, id := range []sockevent.ConnID{{PID: me, FD: 7, Gen: 1}, {PID: me, FD: 8, Gen: 2}, {PID: me, FD: 9, Gen: 3}, {PID: dead, FD: 5, Gen: 6}} {
+		tr.track(id)
+	}
+	put(me, 7, 1) // still open
+	put(me, 9, 4) // fd 9 is a newer connection now
+	tr.sweep(100)
+
+	closed := map[sockevent.ConnID]bool{}
+	for _, c := range rec.closes {
+		closed[c.ID] = true
+	}
+	assert.Equal(t, map[sockevent.ConnID]bool{{PID: me, FD: 8, Gen: 2}: true, {PID: me, FD: 9, Gen: 3}: true, {PID: dead, FD: 5, Gen: 6}: true}, closed)
+	assert.Equal(t, map[uint32]map[int32]uint64{me: {7: 1}}, tr.live)
+	st := tr.Stats()
+	assert.EqualValues(t, 2, st.Swept)
+	assert.EqualValues(t, 1, st.ExitClosed)
+	// The dropped Close records' late twins (none here) would be skipped;
+	// a Close of the live connection still goes through.
+	tr.dispatch(hdr(evClose, 0, 0, me, 7, 0, 1, 30, closeSize))
+	assert.Empty(t, tr.live)
 }
