@@ -93,6 +93,18 @@ func Discard(n *int, b []byte) []byte {
 	return b
 }
 
+// Oldest returns the key and value of m's entry with the smallest start
+// (the request to give up on when a map of pending requests is full);
+// false when m is empty.
+func Oldest[K comparable, V any](m map[K]V, start func(V) int64) (k K, v V, ok bool) {
+	for mk, mv := range m {
+		if !ok || start(mv) < start(v) {
+			k, v, ok = mk, mv, true
+		}
+	}
+	return k, v, ok
+}
+
 // Queue is a bounded FIFO of pending requests.
 type Queue[T any] struct {
 	items []T

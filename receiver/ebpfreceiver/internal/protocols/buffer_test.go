@@ -15,3 +15,15 @@ func TestDiscard(t *testing.T) {
 		t.Fatalf("nothing to skip: got %q", got)
 	}
 }
+
+// Oldest picks the entry that started first.
+func TestOldest(t *testing.T) {
+	m := map[int]int64{1: 30, 2: 10, 3: 20}
+	k, v, ok := Oldest(m, func(v int64) int64 { return v })
+	if !ok || k != 2 || v != 10 {
+		t.Fatalf("got %d %d %v, want 2 10 true", k, v, ok)
+	}
+	if _, _, ok := Oldest(map[int]int64{}, func(v int64) int64 { return v }); ok {
+		t.Fatal("empty map")
+	}
+}

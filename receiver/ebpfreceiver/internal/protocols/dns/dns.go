@@ -279,10 +279,9 @@ func (s *session) message(dir sockevent.Direction, start, end int64) {
 	if !m.Response {
 		protocols.LearnRole(s.c, dir)
 		if len(s.pending) >= maxPending {
-			for id, q := range s.pending {
+			if id, q, ok := protocols.Oldest(s.pending, func(q query) int64 { return q.startNs }); ok {
 				delete(s.pending, id)
 				s.report(q, nil, conntrack.Overflow, 0)
-				break
 			}
 		}
 		s.pending[m.ID] = query{id: m.ID, name: m.Name, typ: m.Type, flags: m.Flags, startNs: start, endN: end}

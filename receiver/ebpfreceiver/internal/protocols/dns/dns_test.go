@@ -154,3 +154,16 @@ func TestTCPTwoQueriesInOneWrite(t *testing.T) {
 		}
 	}
 }
+
+// With too many queries waiting, the oldest is given up on (reported as
+// overflow), not an arbitrary one.
+func TestOverflowDropsOldest(t *testing.T) {
+	h := prototest.New(mk)
+	h.Open(sockevent.RoleClient, false)
+	for i := range maxPending + 1 {
+		h.Write(sockevent.Egress, tcpQuery(uint16(i+1), 1, false))
+	}
+	if len(h.Got) != 1 || h.Got[0].Unanswered != conntrack.Overflow || !strings.Contains(h.Got[0].ReqHeader, `"txid":1,`) {
+		t.Fatalf("want query 1 given up on: %v %q", h.Lines(), h.Got[0].ReqHeader)
+	}
+}

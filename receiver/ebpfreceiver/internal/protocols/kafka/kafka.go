@@ -269,10 +269,9 @@ func (s *session) message(dir sockevent.Direction, msg []byte, start, end int64)
 		r := &request{header: h, startNs: start, endNs: end, partition: -1}
 		s.readTopic(r, msg)
 		if len(s.pending) >= maxPendingReqs {
-			for k, old := range s.pending {
+			if k, old, ok := protocols.Oldest(s.pending, func(r *request) int64 { return r.startNs }); ok {
 				delete(s.pending, k)
 				s.report(old, nil, conntrack.Overflow, 0)
-				break
 			}
 		}
 		if h.key == apiProduce && s.acksZero(msg, &h) {
