@@ -218,7 +218,8 @@ func (t *Tracer) untrack(id sockevent.ConnID) bool {
 }
 
 // processExited reports a Close for every connection the exited (or
-// exec'd) process still had open, with the byte totals from the BPF conns map, and removes
+// exec'd) process still had open, with the byte totals from the BPF conns
+// map, and removes
 // the map entries.
 func (t *Tracer) processExited(pid uint32, ts int64) {
 	fds := t.live[pid]
@@ -226,7 +227,7 @@ func (t *Tracer) processExited(pid uint32, ts int64) {
 	for fd, gen := range fds {
 		c := &sockevent.Close{ID: sockevent.ConnID{PID: pid, FD: fd, Gen: gen}, TimeNs: ts}
 		if t.connsMap != nil {
-			key := uint64(pid)<<32 | uint64(uint32(fd))
+			key := connsKey(pid, fd)
 			var v socketTraceConn
 			if err := t.connsMap.Lookup(&key, &v); err == nil && v.Gen == gen {
 				c.BytesSent, c.BytesRecv = v.Sent, v.Recv
@@ -263,13 +264,13 @@ func (t *Tracer) maybeSweep() {
 
 // sweep reports a Close for every live connection the kernel side no
 // longer has (its conns entry is gone or is a newer connection on the fd:
-// it was closed and the record dropped) and for every connection of a
-// process that no longer exists (its exit record dropped). Byte totals
-// are those of the entry when there is one. A Close record still in the
-// ring for one of them is then not reported again (untrack).
+// it was closed and the record dropped; no byte totals then) and for every
+// connection of a process that no longer exists (its exit record dropped;
+// processExited). A Close record still in the ring for one of them is then
+// not reported again (untrack).
 func (t *Tracer) sweep(now int64) {
 	for pid, fds := range t.live {
-		if _, err := os.Stat(t.procDir(pid)); errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat("/proc/" + strconv.FormatUint(uint64(pid), 10)); errors.Is(err, fs.ErrNotExist) {
 			t.processExited(pid, now)
 			continue
 		}
@@ -277,7 +278,7 @@ func (t *Tracer) sweep(now int64) {
 			continue
 		}
 		for fd, gen := range fds {
-			key := uint64(pid)<<32 | uint64(uint32(fd))
+			key := connsKey(pid, fd)
 			var v socketTraceConn
 			if err := t.connsMap.Lookup(&key, &v); err == nil && v.Gen == gen {
 				continue
@@ -292,14 +293,9 @@ func (t *Tracer) sweep(now int64) {
 	}
 }
 
-// procDir is /proc/<pid> (under procRoot in tests).
-func (t *Tracer) procDir(pid uint32) string {
-	root := t.procRoot
-	if root == "" {
-		root = "/proc"
-	}
-	return root + "/" + strconv.FormatUint(uint64(pid), 10)
-}
+// connsKey is the BPF conns map's key of a connection (conn_key in
+// bpf/socket_trace.c).
+func connsKey(pid uint32, fd int32) uint64 { return uint64(pid)<<32 | uint64(uint32(fd)) }
 
 // cString returns b up to its first NUL byte.
 func cString(b []byte) string {

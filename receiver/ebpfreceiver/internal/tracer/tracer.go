@@ -324,10 +324,9 @@ type Tracer struct {
 	hook      atomic.Pointer[ProcessHook] // see SetProcessHook
 	drainHook func(next time.Duration)    // see SetDrainHook
 
-	// sweep (events.go; reader goroutine): the Close and exit drops
-	// counted at the last sweep, and /proc (a test sets another root).
+	// sweptDrops: the Close and exit drops counted at the last sweep
+	// (events.go; reader goroutine).
 	sweptDrops uint64
-	procRoot   string
 
 	// Owned by the reader goroutine: open connections per pid, closed by
 	// a process-exit record, and the BPF conns map to read their totals.
@@ -916,7 +915,7 @@ func (t *Tracer) Mute(id sockevent.ConnID) {
 	if m == nil || id.FD < 0 {
 		return
 	}
-	key := uint64(id.PID)<<32 | uint64(uint32(id.FD))
+	key := connsKey(id.PID, id.FD)
 	gen := id.Gen
 	if err := m.Update(&key, &gen, ebpf.UpdateAny); err != nil {
 		t.logger.Debug("socket tracer: muting a connection", zap.Error(err))
